@@ -1,0 +1,128 @@
+// Package store keeps everything qtc has synced in one bbolt file: connector
+// configurations, the raw JSON of every record exactly as the API returned it,
+// per-column index buckets that let a screen read one window of rows through a
+// cursor, the per-stream sync state, and the log of sync runs.
+//
+// The store knows nothing about Qualys or Microsoft Graph: callers hand it
+// records with their ID, raw bytes and the cells (column values) to index.
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// SchemaVersion is the on-disk layout version this build reads and writes.
+const SchemaVersion = 1
+
+// ColumnKind tells the store how to order a column's cells in its index.
+type ColumnKind int
+
+const (
+	// Text orders case-insensitively by the cell's bytes.
+	Text ColumnKind = iota
+	// Number orders numerically; a cell that is not an integer sorts first.
+	Number
+	// Time orders chronologically; cells are RFC 3339-like timestamps as the
+	// APIs send them ("2020-07-09T11:33:36+0000", "2026-05-17T18:30:00.000Z").
+	Time
+)
+
+// Layout describes the indexed columns of one record type. Cells passed with
+// each record must have exactly len(Columns) entries.
+type Layout struct {
+	Columns []ColumnKind
+}
+
+// Record is one API object as stored: its ID, the raw JSON exactly as
+// received, and its indexed cells (one per Layout column).
+type Record struct {
+	ID    string
+	Raw   json.RawMessage
+	Cells []string
+}
+
+// Row is what a list screen shows: an ID and its cells. Rows never carry the
+// raw JSON, so reading a window is cheap.
+type Row struct {
+	ID    string
+	Cells []string
+}
+
+// Connector is a configured data source. Secrets are kept sealed (see package
+// vault); the store never sees plaintext.
+type Connector struct {
+	Name      string            `json:"name"`
+	Kind      string            `json:"kind"` // "qualys", later "entra", ...
+	Settings  map[string]string `json:"settings,omitempty"`
+	Sealed    map[string]string `json:"sealed,omitempty"` // field -> sealed secret
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+}
+
+// Phase is where a stream's current pull stands.
+type Phase string
+
+const (
+	PhaseIdle     Phase = ""         // no pull in progress
+	PhasePaging   Phase = "paging"   // pages being written; NextPage/Marker say where to resume
+	PhaseSweeping Phase = "sweeping" // all pages written; older generations being removed
+)
+
+// StreamState is the resumable cursor of one stream (one record type pulled
+// from one endpoint). It is written in the same transaction as each page.
+type StreamState struct {
+	Phase       Phase     `json:"phase,omitempty"`
+	Generation  uint64    `json:"generation"`          // stamp of the current (or last) full pull
+	NextPage    int       `json:"nextPage,omitempty"`  // Spring paging: next pageNo to fetch
+	Marker      string    `json:"marker,omitempty"`    // marker paging: next marker
+	DeltaLink   string    `json:"deltaLink,omitempty"` // Graph delta link
+	Total       int       `json:"total,omitempty"`     // total the server announced, if any
+	LastSuccess time.Time `json:"lastSuccess,omitempty"`
+	LastError   string    `json:"lastError,omitempty"`
+}
+
+// PageWrite is one API page to commit atomically together with its stream
+// state.
+type PageWrite struct {
+	Connector  string
+	Type       string
+	Layout     Layout
+	Stream     string
+	Generation uint64 // records are stamped with it (for the sweep)
+	Records    []Record
+	State      StreamState
+}
+
+// WriteStats counts what a page write did.
+type WriteStats struct {
+	Added, Changed, Unchanged int
+}
+
+// Counts are per-type totals of one run.
+type Counts struct {
+	Added     int `json:"added"`
+	Changed   int `json:"changed"`
+	Unchanged int `json:"unchanged"`
+	Removed   int `json:"removed"`
+	Pages     int `json:"pages"`
+	Requests  int `json:"requests"`
+}
+
+// Run is one sync run of one connector, kept for the connector's log.
+type Run struct {
+	ID        uint64            `json:"id"`
+	Connector string            `json:"connector"`
+	Kind      string            `json:"kind"` // "full", "delta", "baseline"
+	Start     time.Time         `json:"start"`
+	End       time.Time         `json:"end,omitempty"`
+	State     string            `json:"state"` // "Processing", "Processed", "Partially Processed", "Errored"
+	Counts    map[string]Counts `json:"counts,omitempty"`
+	Error     string            `json:"error,omitempty"`
+}
+
+// Order selects the index a window is read through.
+type Order struct {
+	Column int  // index of the Layout column
+	Desc   bool // descending
+}

@@ -1,0 +1,416 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Sentinel errors. They are always returned wrapped with context (the path,
+// the connector, the record); test for them with errors.Is.
+var (
+	// ErrNotFound: the connector, record or run does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrLocked: another process holds the store's file lock.
+	ErrLocked = errors.New("in use by another qtc process (locked)")
+	// ErrNotStore: the file exists but is not a qtc store; it was not modified.
+	ErrNotStore = errors.New("not a qtc store")
+	// ErrNewerSchema: the store was written by a newer qtc; it was not modified.
+	ErrNewerSchema = errors.New("store schema is newer than this build")
+	// ErrLayoutChanged: a page was written with a Layout different from the
+	// one the type's indexes were built with. Drop the type (DropType) and
+	// pull it again in full.
+	ErrLayoutChanged = errors.New("record layout changed")
+)
+
+// Options tune Open.
+type Options struct {
+	// Timeout is how long Open waits for another process to release the file
+	// lock before failing with ErrLocked. Zero means 1s.
+	Timeout time.Duration
+	// ReadOnly opens the store with a shared lock and refuses all writes. A
+	// read-only Open never creates or modifies the file.
+	ReadOnly bool
+	// InitialMmapSize is the size of the initial memory map. Zero means
+	// 1 GiB on 64-bit Unix systems (address space only, the file does not
+	// grow), so that readers rarely block the writer while the file grows.
+	InitialMmapSize int
+}
+
+// Store is an open qtc store. It is safe for concurrent use: any number of
+// goroutines may read while one writes (bbolt serialises writers).
+type Store struct {
+	db      *bolt.DB
+	path    string
+	anchors anchorCache
+}
+
+// Bucket names and keys of the on-disk layout (schema version 1):
+//
+//	meta        schema -> uint64 BE
+//	connectors  name -> JSON Connector
+//	c:NAME      per connector:
+//	  streams   stream -> JSON StreamState
+//	  runs      uint64 BE id -> JSON Run
+//	  t:TYPE    per record type:
+//	    rec     id -> raw JSON
+//	    row     id -> uint64 BE generation + encoded cells
+//	    ixN     SortKey(kind, cell N) + 0x00 + id -> empty
+//	    meta    count -> uint64 BE; layout -> one byte per column kind;
+//	            mtx -> uint64 BE id of the last transaction that wrote the type
+var (
+	bucketMeta       = []byte("meta")
+	bucketConnectors = []byte("connectors")
+	bucketStreams    = []byte("streams")
+	bucketRuns       = []byte("runs")
+	bucketRec        = []byte("rec")
+	bucketRow        = []byte("row")
+	keySchema        = []byte("schema")
+	keyCount         = []byte("count")
+	keyLayout        = []byte("layout")
+	keyMtx           = []byte("mtx")
+)
+
+const (
+	connectorPrefix = "c:"
+	typePrefix      = "t:"
+)
+
+// migrations[v] upgrades a store at schema version v to v+1 inside one write
+// transaction. A brand-new file is at version 0, so migrations[0] creates the
+// version 1 layout. len(migrations) must equal SchemaVersion.
+var migrations = []func(tx *bolt.Tx) error{
+	// 0 -> 1: top-level buckets.
+	func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketConnectors} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+}
+
+// DefaultPath returns where the store lives unless --db says otherwise:
+// $XDG_DATA_HOME/qtc/qtc.db, else ~/.local/share/qtc/qtc.db.
+func DefaultPath() (string, error) {
+	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" && filepath.IsAbs(dir) {
+		return filepath.Join(dir, "qtc", "qtc.db"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("default store path: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "qtc", "qtc.db"), nil
+}
+
+// Open opens the store at path, creating it (directory 0700, file 0600) if it
+// does not exist. A file that is not a bbolt database is refused with
+// ErrNotStore before bbolt touches it; a store written by a newer qtc is
+// refused with ErrNewerSchema; a store locked by another process is refused
+// with ErrLocked after opt.Timeout.
+func Open(path string, opt Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open store: empty path")
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = time.Second
+	}
+	if opt.InitialMmapSize == 0 && strconv.IntSize == 64 && runtime.GOOS != "windows" {
+		opt.InitialMmapSize = 1 << 30
+	}
+
+	info, err := os.Stat(path)
+	switch {
+	case err == nil:
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("store %s is %w (not a regular file); move it away or pass --db", path, ErrNotStore)
+		}
+		if info.Size() == 0 && opt.ReadOnly {
+			return nil, fmt.Errorf("store %s is empty, %w yet; open it read-write once or pass --db", path, ErrNotStore)
+		}
+		if info.Size() > 0 {
+			if reason := checkBoltFile(path, info.Size()); reason != "" {
+				return nil, fmt.Errorf("store %s is %w (not a bbolt database: %s); move it away or pass --db", path, ErrNotStore, reason)
+			}
+		}
+	case errors.Is(err, os.ErrNotExist):
+		if opt.ReadOnly {
+			return nil, fmt.Errorf("open store %s read-only: %w", path, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create store directory: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	db, err := openBolt(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path}
+	if err := s.prepareSchema(opt.ReadOnly); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openBolt hands the (pre-validated) file to bbolt, converting its lock
+// timeout and corruption errors (and panics on a damaged file) to ours.
+func openBolt(path string, opt Options) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db = nil
+			err = fmt.Errorf("store %s is %w (damaged bbolt database: %v); move it away or pass --db", path, ErrNotStore, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         opt.Timeout,
+		ReadOnly:        opt.ReadOnly,
+		FreelistType:    bolt.FreelistMapType,
+		NoFreelistSync:  true,
+		InitialMmapSize: opt.InitialMmapSize,
+	})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("store %s is %w; close it or use --db", path, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+		return nil, fmt.Errorf("store %s is %w (not a bbolt database: %v); move it away or pass --db", path, ErrNotStore, err)
+	default:
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+}
+
+// prepareSchema checks the schema version and runs pending migrations. It
+// reads first and writes only when something has to change, so a refused
+// store is never modified.
+func (s *Store) prepareSchema(readOnly bool) error {
+	var version uint64
+	var foreign string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		mb := tx.Bucket(bucketMeta)
+		if mb == nil {
+			// No meta bucket: a fresh file, unless it holds someone else's data.
+			return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				foreign = string(name)
+				return errStop
+			})
+		}
+		v := mb.Get(keySchema)
+		if len(v) != 8 {
+			return fmt.Errorf("store %s is %w (bad schema version record); move it away or pass --db", s.path, ErrNotStore)
+		}
+		version = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	if foreign != "" {
+		return fmt.Errorf("store %s is %w (a bbolt database of another program, bucket %q); move it away or pass --db", s.path, ErrNotStore, foreign)
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("store %s has schema version %d but this qtc understands up to %d (%w); upgrade qtc or use another --db", s.path, version, SchemaVersion, ErrNewerSchema)
+	}
+	if version == SchemaVersion {
+		return nil
+	}
+	if readOnly {
+		if version == 0 {
+			return nil // an empty bbolt file: reads see an empty store
+		}
+		return fmt.Errorf("store %s has schema version %d and needs migrating to %d; open it read-write once", s.path, version, SchemaVersion)
+	}
+	for v := version; v < SchemaVersion; v++ {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			if err := migrations[v](tx); err != nil {
+				return err
+			}
+			mb, err := tx.CreateBucketIfNotExists(bucketMeta)
+			if err != nil {
+				return err
+			}
+			return mb.Put(keySchema, u64(v+1))
+		})
+		if err != nil {
+			return fmt.Errorf("migrate store %s from schema %d to %d: %w", s.path, v, v+1, err)
+		}
+	}
+	return nil
+}
+
+// errStop ends a ForEach early.
+var errStop = errors.New("stop")
+
+// Close releases the store. It waits for running transactions to finish.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the path the store was opened with.
+func (s *Store) Path() string { return s.path }
+
+// checkBoltFile verifies, reading only, that a non-empty file looks like a
+// complete bbolt database: a meta page with the right magic, version and
+// checksum, and a file long enough for the pages that meta page claims. It
+// returns "" if so, else the reason. This mirrors what bbolt checks and lets
+// Open refuse a foreign or truncated file without bbolt ever writing to it.
+func checkBoltFile(path string, size int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+
+	read := func(off int64) []byte {
+		buf := make([]byte, 4096)
+		n, err := f.ReadAt(buf, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil
+		}
+		return buf[:n]
+	}
+	var metas []boltMeta
+	m0, ok0 := parseBoltMeta(read(0))
+	if ok0 {
+		metas = append(metas, m0)
+		if m1, ok := parseBoltMeta(read(int64(m0.pageSize))); ok {
+			metas = append(metas, m1)
+		}
+	} else {
+		// Page 0 is damaged: look for page 1 at every plausible page size,
+		// as bbolt does.
+		for i := 0; i <= 14; i++ {
+			off := int64(1024) << i
+			if off >= size-1024 {
+				break
+			}
+			if m1, ok := parseBoltMeta(read(off)); ok && int64(m1.pageSize) == off {
+				metas = append(metas, m1)
+				break
+			}
+		}
+	}
+	if len(metas) == 0 {
+		return "no valid meta page"
+	}
+	best := metas[0]
+	for _, m := range metas[1:] {
+		if m.txid > best.txid {
+			best = m
+		}
+	}
+	ps := int64(best.pageSize)
+	if ps < 512 || ps&(ps-1) != 0 {
+		return fmt.Sprintf("implausible page size %d", ps)
+	}
+	if size < 2*ps {
+		return fmt.Sprintf("file is %d bytes, shorter than its two meta pages", size)
+	}
+	if best.pgid < 4 || best.root >= best.pgid || (best.freelist >= best.pgid && best.freelist != noFreelist) {
+		return "meta page points outside the file"
+	}
+	if need := int64(best.pgid) * ps; size < need {
+		return fmt.Sprintf("file is truncated (%d bytes, its meta page needs %d)", size, need)
+	}
+	return ""
+}
+
+// boltMeta is the part of a bbolt meta page checkBoltFile looks at.
+type boltMeta struct {
+	pageSize uint32
+	root     uint64
+	freelist uint64
+	pgid     uint64
+	txid     uint64
+}
+
+const (
+	boltMagic       = 0xED0CDAED
+	boltVersion     = 2
+	boltPageHeader  = 16 // id u64, flags u16, count u16, overflow u32
+	boltMetaSumSize = 56 // meta fields before the checksum
+	noFreelist      = ^uint64(0)
+)
+
+// parseBoltMeta decodes and validates the meta page at the start of page
+// (magic, version and FNV-64a checksum, in the machine's byte order like
+// bbolt itself).
+func parseBoltMeta(page []byte) (boltMeta, bool) {
+	if len(page) < boltPageHeader+boltMetaSumSize+8 {
+		return boltMeta{}, false
+	}
+	m := page[boltPageHeader:]
+	e := binary.NativeEndian
+	if e.Uint32(m[0:]) != boltMagic || e.Uint32(m[4:]) != boltVersion {
+		return boltMeta{}, false
+	}
+	h := fnv.New64a()
+	h.Write(m[:boltMetaSumSize])
+	if h.Sum64() != e.Uint64(m[boltMetaSumSize:]) {
+		return boltMeta{}, false
+	}
+	return boltMeta{
+		pageSize: e.Uint32(m[8:]),
+		root:     e.Uint64(m[16:]),
+		freelist: e.Uint64(m[32:]),
+		pgid:     e.Uint64(m[40:]),
+		txid:     e.Uint64(m[48:]),
+	}, true
+}
+
+// u64 encodes v as 8 bytes big-endian (a fresh slice, safe to Put).
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// ctxErr returns ctx's error wrapped with what was interrupted, or nil.
+func ctxErr(ctx context.Context, what string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// connBucket returns the data bucket of a connector, or nil.
+func connBucket(tx *bolt.Tx, connector string) *bolt.Bucket {
+	return tx.Bucket([]byte(connectorPrefix + connector))
+}
+
+// connBucketRW returns the data bucket of a connector, creating it.
+func connBucketRW(tx *bolt.Tx, connector string) (*bolt.Bucket, error) {
+	b, err := tx.CreateBucketIfNotExists([]byte(connectorPrefix + connector))
+	if err != nil {
+		return nil, fmt.Errorf("connector %q bucket: %w", connector, err)
+	}
+	return b, nil
+}
+
+// typeBucket returns the bucket of one record type, or nil.
+func typeBucket(tx *bolt.Tx, connector, typ string) *bolt.Bucket {
+	cb := connBucket(tx, connector)
+	if cb == nil {
+		return nil
+	}
+	return cb.Bucket([]byte(typePrefix + typ))
+}

@@ -1,0 +1,283 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// anchorEvery is the spacing, in index positions, of cached window anchors.
+const anchorEvery = 256
+
+// anchorKey names one walk order of one type.
+type anchorKey struct {
+	connector, typ string
+	column         int
+	desc           bool
+}
+
+// anchorEntry holds keys[i] = the index key at position i*anchorEvery of one
+// order, valid for the snapshot in which the type was last written by
+// transaction mtx.
+type anchorEntry struct {
+	mtx  uint64
+	keys [][]byte
+}
+
+// anchorCache remembers, per order, the index key at every 256th position,
+// so a window at offset N starts with a Seek and at most 255 steps instead
+// of N steps. Entries are tagged with the type's last-writer transaction ID
+// read inside the reader's own transaction, so anchors from one snapshot are
+// never applied to another.
+type anchorCache struct {
+	mu sync.Mutex
+	m  map[anchorKey]*anchorEntry
+}
+
+// get returns the anchors valid for mtx. The returned slice is never
+// modified (the cache only appends past its length).
+func (a *anchorCache) get(k anchorKey, mtx uint64) [][]byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.m[k]
+	if e == nil || e.mtx != mtx {
+		return nil
+	}
+	return e.keys[:len(e.keys):len(e.keys)]
+}
+
+// add records keys as the anchors from index from on, for snapshot mtx.
+// Anchors of an older snapshot are dropped; those of a newer one are kept.
+func (a *anchorCache) add(k anchorKey, mtx uint64, from int, keys [][]byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = make(map[anchorKey]*anchorEntry)
+	}
+	e := a.m[k]
+	if e == nil || e.mtx < mtx {
+		e = &anchorEntry{mtx: mtx}
+		a.m[k] = e
+	}
+	if e.mtx != mtx {
+		return
+	}
+	for i, key := range keys {
+		if from+i == len(e.keys) {
+			e.keys = append(e.keys, key)
+		}
+	}
+}
+
+// dropConnector forgets the anchors of a deleted connector.
+func (a *anchorCache) dropConnector(connector string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k := range a.m {
+		if k.connector == connector {
+			delete(a.m, k)
+		}
+	}
+}
+
+// Rows returns up to n rows of typ in the order o, starting at position
+// offset (0-based). A window past the end returns fewer rows (or none).
+//
+// It walks the column's index with a cursor from the nearest cached anchor
+// at or before offset, so after a first walk any window costs a Seek, at
+// most 255 steps and n row lookups.
+func (s *Store) Rows(ctx context.Context, connector, typ string, o Order, offset, n int) ([]Row, error) {
+	what := fmt.Sprintf("rows %s/%s", connector, typ)
+	if offset < 0 || n < 0 {
+		return nil, fmt.Errorf("%s: negative offset %d or count %d", what, offset, n)
+	}
+	if err := ctxErr(ctx, what); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	var out []Row
+	err := s.db.View(func(tx *bolt.Tx) error {
+		tb := typeBucket(tx, connector, typ)
+		if tb == nil {
+			return nil
+		}
+		t, err := loadType(tb, typ)
+		if err != nil {
+			return err
+		}
+		if o.Column < 0 || o.Column >= len(t.layout.Columns) {
+			return fmt.Errorf("order column %d out of range (type has %d columns)", o.Column, len(t.layout.Columns))
+		}
+		kind := t.layout.Columns[o.Column]
+		mtx := t.mtx()
+		ak := anchorKey{connector: connector, typ: typ, column: o.Column, desc: o.Desc}
+		anchors := s.anchors.get(ak, mtx)
+
+		c := t.ix[o.Column].Cursor()
+		first, next := c.First, c.Next
+		if o.Desc {
+			first, next = c.Last, c.Prev
+		}
+		var k []byte
+		pos := 0
+		if ai := min(offset/anchorEvery, len(anchors)-1); ai >= 0 {
+			if k, _ = c.Seek(anchors[ai]); bytes.Equal(k, anchors[ai]) {
+				pos = ai * anchorEvery
+			} else {
+				k, anchors = nil, nil // cannot happen for a matching mtx; walk from the start
+			}
+		}
+		if k == nil && pos == 0 {
+			k, _ = first()
+		}
+		from := len(anchors)
+		var fresh [][]byte
+		out = make([]Row, 0, min(n, 1024))
+		end := offset + n
+		if end < offset { // overflow
+			end = math.MaxInt
+		}
+		for ; k != nil && pos < end; k, _ = next() {
+			if pos%anchorEvery == 0 && pos/anchorEvery == from+len(fresh) {
+				fresh = append(fresh, bytes.Clone(k))
+			}
+			if pos >= offset {
+				id, ok := idFromIndexKey(kind, k)
+				if !ok {
+					return fmt.Errorf("malformed index key %q in column %d", k, o.Column)
+				}
+				rv := t.row.Get(id)
+				if rv == nil {
+					return fmt.Errorf("index entry of record %q in column %d has no row", id, o.Column)
+				}
+				_, cells, err := decodeRow(rv, nil)
+				if err != nil {
+					return fmt.Errorf("record %q: %w", id, err)
+				}
+				out = append(out, Row{ID: string(id), Cells: cells})
+			}
+			pos++
+			if pos%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		if len(fresh) > 0 {
+			s.anchors.add(ak, mtx, from, fresh)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// Match returns the IDs of the records of typ whose cells satisfy pred, in
+// the order o (the same order Rows uses). It scans every row once in one
+// read transaction, keeping only the sort key and ID of each match.
+//
+// pred must not use the store. The cells slice passed to it is reused
+// between calls (the strings in it may be kept). A nil pred matches all.
+func (s *Store) Match(ctx context.Context, connector, typ string, o Order, pred func(cells []string) bool) ([]string, error) {
+	what := fmt.Sprintf("match %s/%s", connector, typ)
+	if err := ctxErr(ctx, what); err != nil {
+		return nil, err
+	}
+	// Matches are kept as (fixed key or offset of the text key, offset of
+	// the ID) into one byte arena, not as rows or per-match allocations.
+	type hit struct {
+		num          uint64
+		key, id, end uint32
+	}
+	var (
+		hits  []hit
+		arena []byte
+		kind  ColumnKind
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		tb := typeBucket(tx, connector, typ)
+		if tb == nil {
+			return nil
+		}
+		t, err := loadType(tb, typ)
+		if err != nil {
+			return err
+		}
+		if o.Column < 0 || o.Column >= len(t.layout.Columns) {
+			return fmt.Errorf("order column %d out of range (type has %d columns)", o.Column, len(t.layout.Columns))
+		}
+		kind = t.layout.Columns[o.Column]
+		// Size the buffers up front: growing multi-megabyte slices costs
+		// more (copies and fresh pages) than the scan itself.
+		est := t.count()
+		if pred != nil {
+			est = est/8 + 64
+		}
+		hits = make([]hit, 0, est)
+		arena = make([]byte, 0, est*24)
+		var cells []string
+		c := t.row.Cursor()
+		i := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if i++; i%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if _, cells, err = decodeRow(v, cells); err != nil {
+				return fmt.Errorf("record %q: %w", k, err)
+			}
+			if len(cells) != len(t.layout.Columns) {
+				return fmt.Errorf("record %q has %d cells, want %d", k, len(cells), len(t.layout.Columns))
+			}
+			if pred != nil && !pred(cells) {
+				continue
+			}
+			if len(arena) > math.MaxUint32-len(k)-2*maxTextKey {
+				return fmt.Errorf("too many matches")
+			}
+			h := hit{key: uint32(len(arena))}
+			if kind == Text {
+				arena = append(arena, textKey(cells[o.Column])...)
+			} else {
+				h.num = fixedKey(kind, cells[o.Column])
+			}
+			h.id = uint32(len(arena))
+			arena = append(arena, k...)
+			h.end = uint32(len(arena))
+			hits = append(hits, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	// The same order as the index keys: sort key, then ID.
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.num != b.num {
+			return cmp.Compare(a.num, b.num)
+		}
+		if r := bytes.Compare(arena[a.key:a.id], arena[b.key:b.id]); r != 0 {
+			return r
+		}
+		return bytes.Compare(arena[a.id:a.end], arena[b.id:b.end])
+	})
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = string(arena[h.id:h.end])
+	}
+	if o.Desc {
+		slices.Reverse(ids)
+	}
+	return ids, nil
+}
