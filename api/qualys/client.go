@@ -1,0 +1,217 @@
+// Package qualys is a client for the Qualys TotalCloud gateway API: JWT
+// authentication and the paged policy and exception lists.
+//
+// A Client authenticates against {gateway}/auth, keeps the JWT it gets back
+// (re-authenticating shortly before it expires, or once after a 401), and
+// fetches Spring-paged lists. Every record is returned both decoded and as
+// the exact bytes the server sent (Item.Raw), so callers can store what the
+// API returned without re-encoding it.
+//
+// Rate limits (409/429) are waited out as the server asks, for at most
+// Config.MaxWait per call; 5xx answers and network errors are retried with
+// capped, jittered exponential backoff, at most Config.MaxAttempts times.
+// The password and the token never appear in errors or logs.
+package qualys
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	defaultHTTPTimeout = 60 * time.Second
+	defaultMaxAttempts = 5
+	defaultMaxWait     = 10 * time.Minute
+
+	defaultBackoffBase  = 250 * time.Millisecond // 5xx / network errors
+	defaultBackoffCap   = 10 * time.Second
+	defaultThrottleBase = 1 * time.Second // 409/429 without a wait header
+	defaultThrottleCap  = 60 * time.Second
+	defaultThrottleMin  = 1 * time.Second // floor for any rate-limit wait (guards "wait 0" loops)
+
+	defaultMaxBody = 256 << 20 // largest success body read into memory
+	maxErrorBody   = 64 << 10  // largest error body read for its message
+	drainLimit     = 256 << 10 // most bytes discarded from a body before closing it
+
+	tokenLifetime = 4 * time.Hour   // documented gateway JWT lifetime
+	refreshMargin = 5 * time.Minute // re-authenticate when less than this remains
+)
+
+// Config configures a Client. Only GatewayURL and Username are required.
+type Config struct {
+	GatewayURL  string        // e.g. https://gateway.qg1.apps.qualys.com (http allowed for loopback simulators)
+	Username    string        // a Qualys user with API access
+	Password    string        // never logged, never in errors
+	HTTPClient  *http.Client  // default: &http.Client{Timeout: 60 * time.Second}
+	Logger      *slog.Logger  // default: discard
+	MaxAttempts int           // attempts for 5xx / network errors, default 5
+	MaxWait     time.Duration // longest total time one call may spend waiting on rate limits, default 10m
+}
+
+// RateLimit is the last rate-limit state the gateway reported in the
+// X-RateLimit-* response headers. Known is false until a response carried
+// at least one of them.
+type RateLimit struct {
+	Limit     int // X-RateLimit-Limit: calls allowed per window
+	WindowSec int // X-RateLimit-Window-Sec: window length in seconds
+	Remaining int // X-RateLimit-Remaining: calls left in the current window
+	Known     bool
+}
+
+// Client talks to one Qualys gateway as one user. It is safe for concurrent
+// use; concurrent callers share one token and at most one authentication is
+// in flight at a time.
+type Client struct {
+	base        *url.URL
+	username    string
+	password    string
+	hc          *http.Client
+	log         *slog.Logger
+	maxAttempts int
+	maxWait     time.Duration
+
+	// Tunables, unexported so tests can shrink them.
+	backoffBase  time.Duration
+	backoffCap   time.Duration
+	throttleBase time.Duration
+	throttleCap  time.Duration
+	throttleMin  time.Duration
+	maxBody      int64
+	now          func() time.Time
+
+	requests atomic.Int64
+
+	mu       sync.Mutex // guards token, expiry, inflight
+	token    string
+	expiry   time.Time
+	inflight *authCall
+
+	rlMu sync.Mutex
+	rl   RateLimit
+}
+
+// New checks cfg and returns a Client. It does not contact the server; call
+// Authenticate to check the credentials.
+func New(cfg Config) (*Client, error) {
+	base, err := parseGatewayURL(cfg.GatewayURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cfg.Username) == "" {
+		return nil, errors.New("qualys: Config.Username is empty")
+	}
+	c := &Client{
+		base:         base,
+		username:     cfg.Username,
+		password:     cfg.Password,
+		hc:           cfg.HTTPClient,
+		log:          cfg.Logger,
+		maxAttempts:  cfg.MaxAttempts,
+		maxWait:      cfg.MaxWait,
+		backoffBase:  defaultBackoffBase,
+		backoffCap:   defaultBackoffCap,
+		throttleBase: defaultThrottleBase,
+		throttleCap:  defaultThrottleCap,
+		throttleMin:  defaultThrottleMin,
+		maxBody:      defaultMaxBody,
+		now:          time.Now,
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Timeout: defaultHTTPTimeout}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = defaultMaxAttempts
+	}
+	if c.maxWait <= 0 {
+		c.maxWait = defaultMaxWait
+	}
+	return c, nil
+}
+
+// parseGatewayURL validates Config.GatewayURL. Plain http is accepted only
+// for loopback hosts (local simulators): anything else would send the
+// password in clear text.
+func parseGatewayURL(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("qualys: Config.GatewayURL is empty (e.g. https://gateway.qg1.apps.qualys.com)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q does not parse: %w", raw, unwrapURLError(err))
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("qualys: Config.GatewayURL %q: plain http is only allowed for loopback hosts; use https", raw)
+		}
+	case "":
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q has no scheme; use https://host", raw)
+	default:
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q: scheme %q is not http or https", raw, u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q has no host", raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("qualys: Config.GatewayURL must not contain credentials; use Config.Username and Config.Password")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q must not have a query or fragment", raw)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Requests reports how many HTTP requests the client has sent so far, of all
+// kinds (authentication, retries and list calls), for run logs.
+func (c *Client) Requests() int64 { return c.requests.Load() }
+
+// RateLimit returns the rate-limit state from the most recent response that
+// carried X-RateLimit-* headers.
+func (c *Client) RateLimit() RateLimit {
+	c.rlMu.Lock()
+	defer c.rlMu.Unlock()
+	return c.rl
+}
+
+// endpoint returns the absolute URL of path (which starts with "/") under the
+// gateway, with query q.
+func (c *Client) endpoint(path string, q url.Values) string {
+	u := *c.base
+	u.Path = c.base.Path + path
+	u.RawPath = ""
+	u.RawQuery = q.Encode()
+	return u.String()
+}

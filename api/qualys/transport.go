@@ -1,0 +1,370 @@
+package qualys
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const userAgent = "qtc-qualys-client/1"
+
+// request describes one logical call; do turns it into as many HTTP
+// requests as retries need.
+type request struct {
+	op      string
+	method  string
+	url     string
+	form    url.Values // sent as application/x-www-form-urlencoded when non-nil
+	bearer  bool       // send the token; on 401 authenticate again once and retry
+	want    int        // the success status
+	maxBody int64      // largest success body accepted; 0 = the client's maxBody
+}
+
+var errBodyTooLarge = errors.New("response body too large")
+
+// do performs r, retrying as the server and the network require, and
+// returns the success body and status. Every response body is drained
+// (bounded) and closed.
+//
+//   - 409/429: wait X-RateLimit-ToWait-Sec, else Retry-After, else an
+//     exponential backoff, until the call has waited maxWait in total.
+//   - 5xx and network errors: capped exponential backoff with full jitter,
+//     at most maxAttempts attempts.
+//   - 401 on a bearer call: authenticate again once, then retry.
+//   - anything else: *APIError at once.
+func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
+	var (
+		failures  int           // 5xx answers and network errors so far
+		throttled int           // 409/429 answers so far
+		waited    time.Duration // time spent waiting on rate limits
+		reauthed  bool          // the one re-authentication after a 401 is used
+	)
+	maxBody := r.maxBody
+	if maxBody <= 0 {
+		maxBody = c.maxBody
+	}
+	var form string
+	if r.form != nil {
+		form = r.form.Encode()
+	}
+
+	// transient handles a 5xx or a network error: it waits and returns nil
+	// to retry, or returns the error that ends the call.
+	transient := func(status int, cause error, final error) error {
+		failures++
+		if failures >= c.maxAttempts {
+			return final
+		}
+		d := c.backoff(failures)
+		attrs := []any{"op", r.op, "url", r.url, "attempt", failures, "max_attempts", c.maxAttempts, "wait", d}
+		if status != 0 {
+			attrs = append(attrs, "status", status)
+		}
+		if cause != nil {
+			attrs = append(attrs, "error", cause.Error())
+		}
+		c.log.Warn("qualys: transient failure, retrying", attrs...)
+		if err := sleep(ctx, d); err != nil {
+			return c.ctxError(r.op, err)
+		}
+		return nil
+	}
+
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, c.ctxError(r.op, err)
+		}
+		var token string
+		if r.bearer {
+			t, err := c.acquireToken(ctx, "", false)
+			if err != nil {
+				return nil, 0, err
+			}
+			token = t
+		}
+		var body io.Reader
+		if r.form != nil {
+			body = strings.NewReader(form)
+		}
+		req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+		if err != nil {
+			return nil, 0, fmt.Errorf("qualys: %s: %w", r.op, err)
+		}
+		req.Header.Set("User-Agent", userAgent)
+		if r.form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if r.bearer {
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Accept", "application/json")
+		}
+
+		c.requests.Add(1)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, 0, c.ctxError(r.op, ctxErr)
+			}
+			final := fmt.Errorf("qualys: %s: %w", r.op, err)
+			if !retryable(err) {
+				return nil, 0, final
+			}
+			if stop := transient(0, err, fmt.Errorf("qualys: %s: giving up after %d attempts: %w", r.op, failures+1, err)); stop != nil {
+				return nil, 0, stop
+			}
+			continue
+		}
+		c.noteRateLimit(resp.Header)
+		status := resp.StatusCode
+
+		if status == r.want {
+			data, err := readBody(resp, maxBody)
+			if err == nil {
+				return data, status, nil
+			}
+			if errors.Is(err, errBodyTooLarge) {
+				return nil, status, &DecodeError{URL: r.url, Offset: maxBody, Err: err}
+			}
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, 0, c.ctxError(r.op, ctxErr)
+			}
+			// The body was cut off in transit: a network error.
+			if stop := transient(0, err, fmt.Errorf("qualys: %s: reading response from %s: giving up after %d attempts: %w", r.op, r.url, failures+1, err)); stop != nil {
+				return nil, 0, stop
+			}
+			continue
+		}
+
+		apiErr := c.readAPIError(r, resp)
+		switch {
+		case status == http.StatusUnauthorized && r.bearer && !reauthed:
+			reauthed = true
+			c.log.Info("qualys: token rejected (HTTP 401), authenticating again", "op", r.op, "url", r.url)
+			if _, err := c.acquireToken(ctx, token, false); err != nil {
+				return nil, 0, err
+			}
+			continue
+
+		case status == http.StatusTooManyRequests || status == http.StatusConflict:
+			throttled++
+			d, fromServer := c.throttleWait(resp.Header, throttled)
+			if fromServer {
+				apiErr.wait = d
+			}
+			if waited+d > c.maxWait {
+				apiErr.waited = waited
+				c.log.Warn("qualys: rate limited beyond the wait budget, giving up",
+					"op", r.op, "url", r.url, "status", status, "wait", d, "waited", waited, "max_wait", c.maxWait)
+				return nil, status, apiErr
+			}
+			c.log.Debug("qualys: rate limited, waiting",
+				"op", r.op, "url", r.url, "status", status, "wait", d, "attempt", throttled, "waited", waited, "max_wait", c.maxWait)
+			if err := sleep(ctx, d); err != nil {
+				return nil, 0, c.ctxError(r.op, err)
+			}
+			waited += d
+			continue
+
+		case status >= 500:
+			if stop := transient(status, nil, apiErr); stop != nil {
+				return nil, status, stop
+			}
+			continue
+		}
+		return nil, status, apiErr
+	}
+}
+
+func (c *Client) ctxError(op string, err error) error {
+	return fmt.Errorf("qualys: %s: %w", op, err)
+}
+
+// retryable reports whether a transport error may go away on retry. TLS
+// verification failures and unknown hosts will not.
+func retryable(err error) bool {
+	var (
+		certErr     *tls.CertificateVerificationError
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+		dnsErr      *net.DNSError
+	)
+	switch {
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidErr):
+		return false
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return false
+	}
+	return true
+}
+
+// backoff is the wait before retry n (1-based) after a 5xx or network
+// error: full jitter over min(cap, base·2^(n-1)).
+func (c *Client) backoff(n int) time.Duration {
+	ceiling := expo(c.backoffBase, c.backoffCap, n)
+	if ceiling <= 0 {
+		return 0
+	}
+	return rand.N(ceiling + 1)
+}
+
+// throttleWait is the wait after the n-th 409/429 answer, and whether the
+// server said how long (X-RateLimit-ToWait-Sec or Retry-After). Without a
+// header it backs off exponentially with equal jitter. It is never below
+// throttleMin, so a server answering "wait 0" cannot make a hot loop.
+func (c *Client) throttleWait(h http.Header, n int) (time.Duration, bool) {
+	d, fromServer := parseSeconds(h.Get("X-RateLimit-ToWait-Sec"))
+	if !fromServer {
+		d, fromServer = parseRetryAfter(h.Get("Retry-After"), c.now())
+	}
+	if !fromServer {
+		ceiling := expo(c.throttleBase, c.throttleCap, n)
+		d = ceiling / 2
+		if half := ceiling - d; half > 0 {
+			d += rand.N(half + 1)
+		}
+	}
+	return max(d, c.throttleMin), fromServer
+}
+
+// expo returns min(cap, base·2^(n-1)) without overflow.
+func expo(base, cap time.Duration, n int) time.Duration {
+	if base <= 0 || cap <= 0 {
+		return 0
+	}
+	if n < 1 {
+		n = 1
+	}
+	d := base
+	for i := 1; i < n && d < cap; i++ {
+		if d > math.MaxInt64/2 {
+			return cap
+		}
+		d *= 2
+	}
+	return min(d, cap)
+}
+
+// maxHeaderWait bounds waits read from headers (and avoids overflow).
+const maxHeaderWait = 24 * time.Hour
+
+// parseSeconds parses a non-negative number of seconds (integer, or a
+// decimal as some proxies send).
+func parseSeconds(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		if n > int64(maxHeaderWait/time.Second) {
+			return maxHeaderWait, true
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	if f > maxHeaderWait.Seconds() {
+		return maxHeaderWait, true
+	}
+	return time.Duration(f * float64(time.Second)), true
+}
+
+// parseRetryAfter parses Retry-After as seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if d, ok := parseSeconds(v); ok {
+		return d, true
+	}
+	t, err := http.ParseTime(strings.TrimSpace(v))
+	if err != nil {
+		return 0, false
+	}
+	return min(max(t.Sub(now), 0), maxHeaderWait), true
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// readBody reads at most limit bytes of a success body, then drains and
+// closes it.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	defer closeBody(resp.Body)
+	var buf bytes.Buffer
+	if cl := resp.ContentLength; cl > 0 && cl <= limit {
+		buf.Grow(int(cl) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes; refusing to read further", errBodyTooLarge, limit)
+	}
+	return buf.Bytes(), nil
+}
+
+// closeBody discards what is left of a body (bounded, so the connection
+// can be reused) and closes it.
+func closeBody(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, drainLimit)
+	_ = body.Close()
+}
+
+// readAPIError reads the start of an error response into an *APIError, and
+// drains and closes the body.
+func (c *Client) readAPIError(r request, resp *http.Response) *APIError {
+	defer closeBody(resp.Body)
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	code, msg := parseErrorBody(data)
+	return &APIError{Op: r.op, URL: r.url, StatusCode: resp.StatusCode, Code: code, Message: msg}
+}
+
+// noteRateLimit records the X-RateLimit-* headers of a response, if any.
+func (c *Client) noteRateLimit(h http.Header) {
+	limit, okL := atoiHeader(h, "X-RateLimit-Limit")
+	window, okW := atoiHeader(h, "X-RateLimit-Window-Sec")
+	remaining, okR := atoiHeader(h, "X-RateLimit-Remaining")
+	if !okL && !okW && !okR {
+		return
+	}
+	c.rlMu.Lock()
+	defer c.rlMu.Unlock()
+	if okL {
+		c.rl.Limit = limit
+	}
+	if okW {
+		c.rl.WindowSec = window
+	}
+	if okR {
+		c.rl.Remaining = remaining
+	}
+	c.rl.Known = true
+}

@@ -1,0 +1,58 @@
+package sim_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"qtc/api/sim"
+)
+
+// A client authenticates at /auth and pages through a list until "last".
+func Example() {
+	s := sim.New(sim.Options{Policies: 5, Exceptions: 120})
+	base, err := s.Start("127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+
+	form := url.Values{"username": {"demo"}, "password": {"demo-pass-2026"}, "token": {"true"}}
+	resp, err := http.Post(base+"/auth", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		panic(err)
+	}
+	jwt, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println("auth:", resp.StatusCode)
+
+	total := 0
+	for page := 0; ; page++ {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/cloudview-api/rest/v1/exceptions/list?pageNo=%d&pageSize=50", base, page), nil)
+		req.Header.Set("Authorization", "Bearer "+string(jwt))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		var p struct {
+			Content []json.RawMessage `json:"content"`
+			Last    bool              `json:"last"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil {
+			panic(err)
+		}
+		total += len(p.Content)
+		if p.Last {
+			fmt.Println("pages:", page+1, "exceptions:", total)
+			break
+		}
+	}
+	// Output:
+	// auth: 201
+	// pages: 3 exceptions: 120
+}
