@@ -1,0 +1,114 @@
+// Package catalog describes every record type qtc syncs: its name on the
+// command line, its title on screen, the columns a list shows and indexes,
+// and how those cells are read from a record's raw JSON.
+//
+// The catalog is data shared by the sync engine (which indexes cells when it
+// writes a page), the screens (which label and size the columns) and export.
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"qtc/store"
+)
+
+// Column is one indexed, sortable, filterable column of a record type.
+type Column struct {
+	Title    string
+	Kind     store.ColumnKind
+	MinWidth int
+	MaxWidth int
+	Flex     int
+	Right    bool // right-aligned (numbers)
+}
+
+// Type is one record type of one connector kind.
+type Type struct {
+	Name          string // CLI and command-line name: "policies"
+	Title         string // screen title: "Policies"
+	ConnectorKind string // "qualys"
+	Columns       []Column
+	DefaultSort   int // column a list opens sorted by
+	// Cells extracts the column values from a record's raw JSON.
+	Cells func(raw json.RawMessage) ([]string, error)
+	// ID extracts the record's stable identifier from its raw JSON.
+	ID func(raw json.RawMessage) (string, error)
+}
+
+// Layout is the store layout of the type's indexed columns.
+func (t Type) Layout() store.Layout {
+	kinds := make([]store.ColumnKind, len(t.Columns))
+	for i, c := range t.Columns {
+		kinds[i] = c.Kind
+	}
+	return store.Layout{Columns: kinds}
+}
+
+// Record builds the store record for one raw API object.
+func (t Type) Record(raw json.RawMessage) (store.Record, error) {
+	id, err := t.ID(raw)
+	if err != nil {
+		return store.Record{}, fmt.Errorf("%s record: %w", t.Name, err)
+	}
+	if id == "" {
+		return store.Record{}, fmt.Errorf("%s record has no id", t.Name)
+	}
+	cells, err := t.Cells(raw)
+	if err != nil {
+		return store.Record{}, fmt.Errorf("%s record %s: %w", t.Name, id, err)
+	}
+	return store.Record{ID: id, Raw: raw, Cells: cells}, nil
+}
+
+var registry = map[string]Type{}
+
+func register(t Type) {
+	if _, dup := registry[t.Name]; dup {
+		panic("catalog: duplicate type " + t.Name)
+	}
+	registry[t.Name] = t
+}
+
+// Lookup returns the type called name.
+func Lookup(name string) (Type, bool) {
+	t, ok := registry[name]
+	return t, ok
+}
+
+// ForKind lists the types a connector kind syncs, in a stable order.
+func ForKind(kind string) []Type {
+	var out []Type
+	for _, t := range registry {
+		if t.ConnectorKind == kind {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists every type name, sorted.
+func Names() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// uuidID reads the "uuid" field, the identifier of every TotalCloud record.
+func uuidID(raw json.RawMessage) (string, error) {
+	var v struct {
+		UUID string `json:"uuid"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
+	}
+	return v.UUID, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

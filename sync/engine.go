@@ -1,0 +1,322 @@
+// Package sync pulls every page of a connector's streams from the remote APIs
+// into the store: page by page, each page and the stream's cursor committed in
+// one transaction, so a sync killed at any point resumes without loss or
+// duplicates. It reports progress as events that the CLI and the TUI render,
+// and records each run for the connector's log.
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	gosync "sync"
+	"time"
+
+	"qtc/store"
+	"qtc/store/vault"
+	"qtc/sync/catalog"
+)
+
+// Connector states as the seeds name them.
+const (
+	StateRegistered         = "Registered"
+	StateProcessing         = "Processing"
+	StateProcessed          = "Processed"
+	StatePartiallyProcessed = "Partially Processed"
+	StateErrored            = "Errored"
+)
+
+// Event is one progress report of a running sync.
+type Event struct {
+	Connector string
+	Stream    string // record type name, "" for run-level events
+	Page      int    // pages written so far in this stream
+	Records   int    // records written so far in this stream
+	Total     int    // records the server announced, 0 when unknown
+	Rate      float64
+	Phase     string // "paging", "sweeping", "done", "failed"
+	Err       error
+	Counts    store.Counts
+}
+
+// Options tune one sync run.
+type Options struct {
+	// Full discards any interrupted pull's resume point and starts over.
+	Full bool
+	// Progress, if set, receives events; it must not block for long.
+	Progress func(Event)
+	// Types limits the run to these type names; empty means all of the kind.
+	Types []string
+}
+
+// Engine runs syncs against a store.
+type Engine struct {
+	Store      *store.Store
+	Vault      *vault.Vault
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// PageSize is the page size asked of Spring-paged endpoints.
+	PageSize int
+
+	mu      gosync.Mutex
+	running map[string]bool
+}
+
+// ErrAlreadyRunning is returned when a connector is already syncing.
+var ErrAlreadyRunning = errors.New("a sync of this connector is already running")
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) pageSize() int {
+	if e.PageSize > 0 {
+		return e.PageSize
+	}
+	return 200
+}
+
+// stream is one pull of one record type.
+type stream struct {
+	typ   catalog.Type
+	fetch func(ctx context.Context, pageNo, pageSize int) (rawPage, error)
+}
+
+// rawPage is the part of an API page the engine needs.
+type rawPage struct {
+	items [][]byte
+	last  bool
+	total int
+}
+
+// Sync runs every stream of the named connector and records the run.
+func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run, error) {
+	if !e.begin(name) {
+		return store.Run{}, fmt.Errorf("sync %s: %w", name, ErrAlreadyRunning)
+	}
+	defer e.end(name)
+
+	conn, err := e.Store.Connector(ctx, name)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("sync %s: %w", name, err)
+	}
+	run, err := e.Store.BeginRun(ctx, store.Run{
+		Connector: name, Kind: "full", Start: time.Now().UTC(),
+		State: StateProcessing, Counts: map[string]store.Counts{},
+	})
+	if err != nil {
+		return store.Run{}, fmt.Errorf("sync %s: record run: %w", name, err)
+	}
+	streams, requests, err := e.streamsFor(conn, opt)
+	if err == nil {
+		var failed []string
+		var firstErr error
+		for _, s := range streams {
+			counts, serr := e.pull(ctx, conn.Name, s, opt)
+			counts.Requests = 0
+			run.Counts[s.typ.Name] = counts
+			if serr != nil {
+				failed = append(failed, s.typ.Name)
+				if firstErr == nil {
+					firstErr = serr
+				}
+				e.logger().Warn("stream failed", "connector", name, "stream", s.typ.Name, "err", serr)
+				if ctx.Err() != nil {
+					break
+				}
+			}
+		}
+		switch {
+		case firstErr == nil:
+			run.State = StateProcessed
+		case len(failed) < len(streams) && ctx.Err() == nil:
+			run.State = StatePartiallyProcessed
+			err = fmt.Errorf("sync %s: %d of %d streams failed (%v): %w", name, len(failed), len(streams), failed, firstErr)
+		default:
+			run.State = StateErrored
+			err = fmt.Errorf("sync %s: %w", name, firstErr)
+		}
+		if requests != nil {
+			total := requests()
+			c := run.Counts["_requests"]
+			c.Requests = int(total)
+			run.Counts["_requests"] = c
+		}
+	} else {
+		run.State = StateErrored
+		err = fmt.Errorf("sync %s: %w", name, err)
+	}
+	if err != nil {
+		run.Error = err.Error()
+	}
+	run.End = time.Now().UTC()
+	// Record the outcome even when ctx was cancelled: the run log must say so.
+	if ferr := e.Store.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
+		err = fmt.Errorf("sync %s: record run: %w", name, ferr)
+	}
+	return run, err
+}
+
+// Running reports whether the connector is syncing now.
+func (e *Engine) Running(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.running[name]
+}
+
+func (e *Engine) begin(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running == nil {
+		e.running = map[string]bool{}
+	}
+	if e.running[name] {
+		return false
+	}
+	e.running[name] = true
+	return true
+}
+
+func (e *Engine) end(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.running, name)
+}
+
+// streamsFor builds the streams of a connector and a request counter.
+func (e *Engine) streamsFor(conn store.Connector, opt Options) ([]stream, func() int64, error) {
+	switch conn.Kind {
+	case KindQualys:
+		return e.qualysStreams(conn, opt)
+	default:
+		return nil, nil, fmt.Errorf("connector kind %q is not supported by this build", conn.Kind)
+	}
+}
+
+func wanted(opt Options, name string) bool {
+	if len(opt.Types) == 0 {
+		return true
+	}
+	for _, t := range opt.Types {
+		if t == name {
+			return true
+		}
+	}
+	return false
+}
+
+// fetched is one page handed from the fetcher to the writer.
+type fetched struct {
+	pageNo int
+	page   rawPage
+	err    error
+}
+
+// pull runs one stream to completion: pages, then the sweep of records the
+// full pull did not see. It resumes an interrupted pull unless opt.Full.
+func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (store.Counts, error) {
+	var counts store.Counts
+	typ := s.typ
+	name := typ.Name
+	emit := func(ev Event) {
+		if opt.Progress != nil {
+			ev.Connector, ev.Stream = conn, name
+			opt.Progress(ev)
+		}
+	}
+	st, err := e.Store.StreamState(ctx, conn, name)
+	if err != nil {
+		return counts, err
+	}
+	gen, pageNo := st.Generation+1, 0
+	switch {
+	case opt.Full:
+	case st.Phase == store.PhasePaging:
+		gen, pageNo = st.Generation, st.NextPage
+		e.logger().Info("resuming interrupted pull", "connector", conn, "stream", name, "page", pageNo)
+	case st.Phase == store.PhaseSweeping:
+		gen = st.Generation
+		return e.sweep(ctx, conn, typ, gen, st.Total, counts, emit)
+	}
+
+	// Fetch the next page while the current one is written.
+	pages := make(chan fetched, 1)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(pages)
+		for n := pageNo; ; n++ {
+			p, err := s.fetch(fctx, n, e.pageSize())
+			select {
+			case pages <- fetched{pageNo: n, page: p, err: err}:
+			case <-fctx.Done():
+				return
+			}
+			if err != nil || p.last {
+				return
+			}
+		}
+	}()
+
+	start := time.Now()
+	total := st.Total
+	layout := typ.Layout()
+	for f := range pages {
+		if f.err != nil {
+			emit(Event{Phase: "failed", Err: f.err, Total: total, Page: counts.Pages, Records: counts.Added + counts.Changed + counts.Unchanged, Counts: counts})
+			return counts, fmt.Errorf("%s page %d: %w", name, f.pageNo, f.err)
+		}
+		recs := make([]store.Record, 0, len(f.page.items))
+		for _, raw := range f.page.items {
+			r, err := typ.Record(raw)
+			if err != nil {
+				return counts, fmt.Errorf("%s page %d: %w", name, f.pageNo, err)
+			}
+			recs = append(recs, r)
+		}
+		if f.page.total > 0 {
+			total = f.page.total
+		}
+		next := store.StreamState{Phase: store.PhasePaging, Generation: gen, NextPage: f.pageNo + 1, Total: total, LastSuccess: st.LastSuccess}
+		if f.page.last {
+			next.Phase = store.PhaseSweeping
+		}
+		ws, err := e.Store.WritePage(ctx, store.PageWrite{
+			Connector: conn, Type: name, Layout: layout, Stream: name,
+			Generation: gen, Records: recs, State: next,
+		})
+		if err != nil {
+			return counts, fmt.Errorf("%s page %d: store: %w", name, f.pageNo, err)
+		}
+		counts.Pages++
+		counts.Added += ws.Added
+		counts.Changed += ws.Changed
+		counts.Unchanged += ws.Unchanged
+		done := counts.Added + counts.Changed + counts.Unchanged
+		emit(Event{Phase: "paging", Page: counts.Pages, Records: done, Total: total, Rate: float64(done) / time.Since(start).Seconds(), Counts: counts})
+		if f.page.last {
+			return e.sweep(ctx, conn, typ, gen, total, counts, emit)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return counts, err
+	}
+	return counts, fmt.Errorf("%s: page stream ended before the last page", name)
+}
+
+func (e *Engine) sweep(ctx context.Context, conn string, typ catalog.Type, gen uint64, total int, counts store.Counts, emit func(Event)) (store.Counts, error) {
+	emit(Event{Phase: "sweeping", Total: total, Records: counts.Added + counts.Changed + counts.Unchanged, Page: counts.Pages, Counts: counts})
+	final := store.StreamState{Phase: store.PhaseIdle, Generation: gen, Total: total, LastSuccess: time.Now().UTC()}
+	removed, err := e.Store.Sweep(ctx, conn, typ.Name, typ.Name, gen, final)
+	counts.Removed += removed
+	if err != nil {
+		return counts, fmt.Errorf("%s: sweep: %w", typ.Name, err)
+	}
+	emit(Event{Phase: "done", Total: total, Records: counts.Added + counts.Changed + counts.Unchanged, Page: counts.Pages, Counts: counts})
+	return counts, nil
+}
