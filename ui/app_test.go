@@ -1,0 +1,251 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"qtc/api/sim"
+	"qtc/store"
+	"qtc/store/vault"
+	qsync "qtc/sync"
+)
+
+// harness drives the app's Update directly, running every returned command
+// synchronously and feeding its messages back, the way the runtime would.
+type harness struct {
+	t   *testing.T
+	app *app
+	sim *sim.Server
+	eng *qsync.Engine
+}
+
+func newHarness(t *testing.T, w, h int) *harness {
+	t.Helper()
+	filterDebounce = 0
+	dir := t.TempDir()
+	s := sim.New(sim.Options{Policies: 40, Exceptions: 250})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	st, err := store.Open(filepath.Join(dir, "qtc.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	v, err := vault.Open(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &qsync.Engine{Store: st, Vault: v}
+	d := sim.Defaults(sim.Options{})
+	ctx := context.Background()
+	if _, err := eng.SaveQualys(ctx, qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: d.Username, Password: d.Password}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Sync(ctx, "t", qsync.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	hn := &harness{t: t, app: newApp(ctx, Config{Engine: eng}), sim: s, eng: eng}
+	hn.send(tea.WindowSizeMsg{Width: w, Height: h})
+	hn.run(hn.app.Init())
+	return hn
+}
+
+func (h *harness) send(msg tea.Msg) {
+	_, cmd := h.app.Update(msg)
+	h.run(cmd)
+}
+
+func (h *harness) run(cmd tea.Cmd) {
+	queue := []tea.Cmd{cmd}
+	for n := 0; len(queue) > 0; n++ {
+		if n > 10000 {
+			h.t.Fatal("command loop did not settle")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		m := c()
+		if n > 9990 {
+			h.t.Logf("msg %T %+v", m, m)
+		}
+		switch msg := m.(type) {
+		case nil:
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		case tea.QuitMsg:
+			return
+		default:
+			_, next := h.app.Update(msg)
+			queue = append(queue, next)
+		}
+	}
+}
+
+func (h *harness) keys(ks ...string) {
+	for _, k := range ks {
+		h.send(keyPress(k))
+	}
+}
+
+func (h *harness) typeText(s string) {
+	for _, r := range s {
+		h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func keyPress(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "ctrl+r":
+		return tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+func (h *harness) screen() string {
+	return ansi.Strip(h.app.View().Content)
+}
+
+func (h *harness) contains(want ...string) {
+	h.t.Helper()
+	s := h.screen()
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			h.t.Fatalf("screen does not show %q:\n%s", w, s)
+		}
+	}
+}
+
+// exceptionNames returns the simulator's exception names, sorted as the
+// list sorts them (case-insensitively).
+func (h *harness) exceptionNames() []string {
+	var names []string
+	for _, raw := range h.sim.ExceptionRecords() {
+		var e struct{ Name string }
+		if err := json.Unmarshal(raw, &e); err != nil {
+			h.t.Fatal(err)
+		}
+		names = append(names, e.Name)
+	}
+	sort.Slice(names, func(i, j int) bool { return strings.ToLower(names[i]) < strings.ToLower(names[j]) })
+	return names
+}
+
+func TestOpensOnFirstTypeOfConnector(t *testing.T) {
+	h := newHarness(t, 160, 30)
+	h.contains("qtc ▸ t ▸ exceptions", "250 records", "Processed", "NAME", "STATE")
+	h.contains(h.exceptionNames()[0])
+}
+
+func TestEveryFrameFitsTheTerminal(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}, {60, 15}} {
+		h := newHarness(t, size[0], size[1])
+		for _, step := range [][]string{nil, {"?"}, {"esc", ":"}, {"esc", "enter"}, {"tab"}} {
+			h.keys(step...)
+			lines := strings.Split(h.screen(), "\n")
+			if len(lines) != size[1] {
+				t.Fatalf("%v after %v: %d lines, want %d", size, step, len(lines), size[1])
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > size[0] {
+					t.Fatalf("%v after %v: line %d is %d wide: %q", size, step, i, w, l)
+				}
+			}
+		}
+	}
+}
+
+func TestCommandLineSwitchesScreens(t *testing.T) {
+	h := newHarness(t, 100, 30)
+	h.keys(":")
+	h.typeText("pol")
+	h.keys("enter")
+	h.contains("▸ policies", "40 records", "TITLE", "CONTROLS")
+	h.keys(":")
+	h.typeText("connectors")
+	h.keys("enter")
+	h.contains("▸ connectors", "KIND", "qualys")
+	h.keys(":")
+	h.typeText("nonsense")
+	h.keys("enter")
+	h.contains("unknown command :nonsense")
+}
+
+func TestFilterNarrowsAndEscClears(t *testing.T) {
+	h := newHarness(t, 120, 30)
+	names := h.exceptionNames()
+	target := names[len(names)/2]
+	h.keys("/")
+	if !h.app.top().Capturing() {
+		t.Fatal("filter does not capture keys")
+	}
+	h.typeText(target)
+	// 'q' typed into the filter must not quit: the app still renders.
+	h.contains(target, "1 of 250 records")
+	h.keys("enter")
+	h.contains("filter: " + target)
+	h.keys("esc")
+	h.contains("250 records")
+	if strings.Contains(h.screen(), "of 250 records") {
+		t.Fatal("esc did not clear the filter")
+	}
+	h.keys("/")
+	h.typeText("!" + target)
+	h.keys("enter")
+	h.contains("249 of 250 records")
+}
+
+func TestDetailShowsFieldsAndRawJSON(t *testing.T) {
+	h := newHarness(t, 120, 40)
+	first := h.exceptionNames()[0]
+	h.keys("enter")
+	h.contains("Fields", "JSON", "uuid", "startingDate", first)
+	h.keys("tab")
+	h.contains(`"uuid": "`, `"name": "`+first)
+	h.keys("esc")
+	h.contains("250 records", "NAME")
+}
+
+func TestSortByColumnShowsDirection(t *testing.T) {
+	h := newHarness(t, 120, 30)
+	h.keys("2")
+	h.contains("sorted by STATE ▲", "STATE ▲")
+	h.keys("2")
+	h.contains("sorted by STATE ▼")
+}
+
+func TestHelpListsBindings(t *testing.T) {
+	h := newHarness(t, 100, 40)
+	h.keys("?")
+	h.contains("filter", "sort by column", "command", ":exceptions", ":policies", ":connectors")
+	h.keys("esc")
+	h.contains("NAME")
+}
+
+func TestSyncFromTUIShowsProgressAndOutcome(t *testing.T) {
+	h := newHarness(t, 120, 30)
+	h.keys("ctrl+r")
+	h.contains("Sync of t", "exceptions", "policies", "Processed")
+	h.keys("esc")
+	h.contains("250 records")
+}

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"qtc/sync/catalog"
+)
+
+// cmdline is the `:` command line: screen names with completion (tab) and a
+// history (up/down).
+type cmdline struct {
+	env     *env
+	input   textinput.Model
+	history []string
+	hpos    int
+}
+
+// commandNames are the commands besides the record type names.
+var commandNames = []string{"connectors", "sync", "help", "quit"}
+
+func newCmdline(e *env) cmdline {
+	in := newTextInput(":", 100)
+	in.ShowSuggestions = true
+	return cmdline{env: e, input: in}
+}
+
+// completions lists every command, record types first.
+func completions() []string {
+	out := append(catalog.Names(), commandNames...)
+	sort.Strings(out)
+	return out
+}
+
+func (c *cmdline) open(connector string) tea.Cmd {
+	c.input.Reset()
+	c.input.SetSuggestions(completions())
+	c.hpos = len(c.history)
+	return c.input.Focus()
+}
+
+// update handles a key; done reports that the command line closed.
+func (c *cmdline) update(msg tea.KeyPressMsg) (done bool, cmd tea.Cmd) {
+	switch msg.String() {
+	case "esc", "ctrl+c":
+		c.input.Blur()
+		return true, nil
+	case "enter":
+		v := strings.TrimSpace(c.input.Value())
+		if v == "" {
+			if s := c.input.CurrentSuggestion(); s != "" {
+				v = s
+			}
+		}
+		c.input.Blur()
+		if v != "" {
+			c.history = append(c.history, v)
+		}
+		return true, c.execute(v)
+	case "up":
+		if c.hpos > 0 {
+			c.hpos--
+			c.input.SetValue(c.history[c.hpos])
+			c.input.CursorEnd()
+		}
+		return false, nil
+	case "down":
+		if c.hpos < len(c.history)-1 {
+			c.hpos++
+			c.input.SetValue(c.history[c.hpos])
+		} else {
+			c.hpos = len(c.history)
+			c.input.SetValue("")
+		}
+		c.input.CursorEnd()
+		return false, nil
+	}
+	c.input, cmd = c.input.Update(msg)
+	return false, cmd
+}
+
+// resolve maps typed text to a command: an exact name, else the only
+// command it is a prefix of.
+func resolve(v string) (string, bool) {
+	all := completions()
+	for _, n := range all {
+		if n == v {
+			return n, true
+		}
+	}
+	if v == "q" || v == "q!" {
+		return "quit", true
+	}
+	var hits []string
+	for _, n := range all {
+		if strings.HasPrefix(n, v) {
+			hits = append(hits, n)
+		}
+	}
+	if len(hits) == 1 {
+		return hits[0], true
+	}
+	return "", false
+}
+
+// execute runs a command; unknown ones report in the status bar.
+func (c *cmdline) execute(v string) tea.Cmd {
+	if v == "" {
+		return nil
+	}
+	name, ok := resolve(v)
+	if !ok {
+		return status("unknown command :" + v + " — try :" + strings.Join(completions(), ", :"))
+	}
+	e := c.env
+	switch name {
+	case "quit":
+		return tea.Quit
+	case "help":
+		return func() tea.Msg { return helpMsg{} }
+	case "connectors":
+		return func() tea.Msg { return replaceMsg{newConnectorsScreen(e)} }
+	case "sync":
+		return func() tea.Msg { return syncCurrentMsg{} }
+	}
+	t, _ := catalog.Lookup(name)
+	return func() tea.Msg { return openTypeMsg{typ: t} }
+}
+
+type (
+	helpMsg        struct{}
+	syncCurrentMsg struct{}
+	openTypeMsg    struct{ typ catalog.Type }
+)
+
+func (c *cmdline) view(width int) string {
+	c.input.SetWidth(max(width-2, 10))
+	return c.input.View()
+}

@@ -1,0 +1,127 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	qsync "qtc/sync"
+	"qtc/ui/vlist"
+)
+
+// connectorsScreen lists the configured connectors with their state, last
+// sync and record counts; enter makes one current and opens its data.
+type connectorsScreen struct {
+	env    *env
+	list   vlist.Model
+	seq    int
+	n      int
+	err    error
+	loaded bool
+}
+
+var connectorKeys = struct{ Open key.Binding }{
+	Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "browse")),
+}
+
+func newConnectorsScreen(e *env) *connectorsScreen {
+	cols := []vlist.Column{
+		{Title: "NAME", MinWidth: 10, Flex: 1},
+		{Title: "KIND", MinWidth: 6, MaxWidth: 8},
+		{Title: "STATE", MinWidth: 10, MaxWidth: 19},
+		{Title: "LAST SYNC", MinWidth: 9, MaxWidth: 16},
+		{Title: "RECORDS", MinWidth: 8, MaxWidth: 9, Align: vlist.AlignRight},
+		{Title: "ENDPOINT", MinWidth: 10, Flex: 2},
+	}
+	return &connectorsScreen{env: e, list: vlist.New("connectors", cols)}
+}
+
+type connectorsMsg struct {
+	seq  int
+	rows []vlist.Row
+	err  error
+}
+
+func (c *connectorsScreen) Init() tea.Cmd { return c.load() }
+
+func (c *connectorsScreen) load() tea.Cmd {
+	c.seq = c.env.nextSeq()
+	seq, e := c.seq, c.env
+	return func() tea.Msg {
+		conns, err := e.store.Connectors(e.ctx)
+		if err != nil {
+			return connectorsMsg{seq: seq, err: err}
+		}
+		rows := make([]vlist.Row, 0, len(conns))
+		for _, conn := range conns {
+			s, err := e.engine.ConnectorStatus(e.ctx, conn)
+			if err != nil {
+				return connectorsMsg{seq: seq, err: err}
+			}
+			last, total := "never", 0
+			if s.LastRun != nil {
+				last = ago(s.LastRun.Start)
+			}
+			for _, n := range s.Records {
+				total += n
+			}
+			rows = append(rows, vlist.Row{ID: conn.Name, Cells: []string{
+				conn.Name, conn.Kind, s.State, last, commas(total), conn.Settings[qsync.SettingGatewayURL],
+			}})
+		}
+		return connectorsMsg{seq: seq, rows: rows}
+	}
+}
+
+func (c *connectorsScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case sizeMsg:
+		var cmd tea.Cmd
+		c.list, cmd = c.list.SetSize(msg.Width, max(msg.Height-1, 2))
+		return c, cmd
+	case connectorsMsg:
+		if msg.seq != c.seq {
+			return c, nil
+		}
+		c.loaded, c.err, c.n = true, msg.err, len(msg.rows)
+		var cmd tea.Cmd
+		c.list, cmd = c.list.SetSource(vlist.SliceSource(msg.rows))
+		return c, cmd
+	case storeChangedMsg:
+		return c, c.load()
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, connectorKeys.Open):
+			if row, ok := c.list.Selected(); ok {
+				name := row.ID
+				return c, func() tea.Msg { return selectConnectorMsg{name: name} }
+			}
+			return c, nil
+		case key.Matches(msg, keys.Back):
+			return c, pop
+		}
+	}
+	var cmd tea.Cmd
+	c.list, cmd = c.list.Update(msg)
+	return c, cmd
+}
+
+func (c *connectorsScreen) View(width, height int) string {
+	st := c.env.styles
+	var foot string
+	switch {
+	case c.err != nil:
+		foot = st.Error.Render("error: " + c.err.Error())
+	case c.loaded && c.n == 0:
+		foot = st.Dim.Render("no connectors yet — add one: qtc connector add qualys NAME --gateway-url URL --username U (or run qtc demo)")
+	default:
+		foot = st.Dim.Render(fmt.Sprintf("%d connectors · enter browses · ctrl+r syncs the current one", c.n))
+	}
+	return fit(strings.TrimRight(c.list.View(), "\n")+"\n"+foot, width, height)
+}
+
+func (c *connectorsScreen) Crumb() string       { return "connectors" }
+func (c *connectorsScreen) Keys() []key.Binding { return []key.Binding{connectorKeys.Open, keys.Sync} }
+func (c *connectorsScreen) Capturing() bool     { return false }

@@ -1,0 +1,198 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/progress"
+	tea "charm.land/bubbletea/v2"
+
+	"qtc/store"
+	qsync "qtc/sync"
+)
+
+// syncProgress is the live state of one sync started from the TUI. The app
+// owns it (so a sync keeps reporting while the user browses elsewhere); the
+// sync screen only draws it.
+type syncProgress struct {
+	connector string
+	started   time.Time
+	order     []string
+	events    map[string]qsync.Event
+	done      bool
+	run       store.Run
+	err       error
+	cancel    func()
+	ch        chan qsync.Event
+}
+
+type (
+	syncEventMsg struct {
+		connector string
+		ev        qsync.Event
+	}
+	syncDoneMsg struct{ connector string }
+)
+
+// startSync starts a sync of the connector in the background and opens the
+// sync screen on it. A connector already syncing just shows its screen.
+func (a *app) startSync(conn string) tea.Cmd {
+	if p := a.env.syncs[conn]; p != nil && !p.done {
+		return push(newSyncScreen(a.env, conn))
+	}
+	ctx, cancel := context.WithCancel(a.env.ctx)
+	p := &syncProgress{connector: conn, started: time.Now(), events: map[string]qsync.Event{},
+		cancel: cancel, ch: make(chan qsync.Event, 64)}
+	a.env.syncs[conn] = p
+	eng := a.env.engine
+	go func() {
+		run, err := eng.Sync(ctx, conn, qsync.Options{Progress: func(ev qsync.Event) { p.ch <- ev }})
+		// Written before close: the app reads them after the channel closes.
+		p.run, p.err = run, err
+		close(p.ch)
+	}()
+	return tea.Batch(push(newSyncScreen(a.env, conn)), listen(p))
+}
+
+// listen waits for the next event of a running sync.
+func listen(p *syncProgress) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-p.ch
+		if !ok {
+			return syncDoneMsg{connector: p.connector}
+		}
+		return syncEventMsg{connector: p.connector, ev: ev}
+	}
+}
+
+func (a *app) handleSync(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case syncEventMsg:
+		p := a.env.syncs[msg.connector]
+		if p == nil {
+			return nil
+		}
+		if _, seen := p.events[msg.ev.Stream]; !seen && msg.ev.Stream != "" {
+			p.order = append(p.order, msg.ev.Stream)
+		}
+		p.events[msg.ev.Stream] = msg.ev
+		return listen(p)
+	case syncDoneMsg:
+		p := a.env.syncs[msg.connector]
+		if p == nil {
+			return nil
+		}
+		p.done = true
+		p.cancel()
+		text := fmt.Sprintf("sync of %s: %s", p.connector, p.run.State)
+		if p.err != nil {
+			text += " — " + p.err.Error()
+		}
+		changed := storeChangedMsg{connector: p.connector}
+		return tea.Batch(
+			func() tea.Msg { return statusMsg{text: text, err: p.err != nil} },
+			a.forwardAll(changed),
+			a.loadConnState(),
+		)
+	}
+	return nil
+}
+
+// syncScreen draws the progress of a connector's sync: a bar per stream.
+type syncScreen struct {
+	env  *env
+	conn string
+	bar  progress.Model
+}
+
+var syncKeys = struct{ Cancel key.Binding }{
+	Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel sync")),
+}
+
+func newSyncScreen(e *env, conn string) *syncScreen {
+	bar := progress.New(progress.WithoutPercentage(), progress.WithWidth(30))
+	return &syncScreen{env: e, conn: conn, bar: bar}
+}
+
+func (s *syncScreen) Init() tea.Cmd { return nil }
+
+func (s *syncScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	if msg, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(msg, keys.Back):
+			return s, pop
+		case key.Matches(msg, syncKeys.Cancel):
+			if p := s.env.syncs[s.conn]; p != nil && !p.done {
+				p.cancel()
+				return s, status("cancelling sync of " + s.conn + " (it resumes from the last page next time)")
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *syncScreen) View(width, height int) string {
+	st := s.env.styles
+	p := s.env.syncs[s.conn]
+	if p == nil {
+		return fit(st.Dim.Render("no sync started for "+s.conn+" — press ctrl+r"), width, height)
+	}
+	var b strings.Builder
+	head := fmt.Sprintf("Sync of %s — started %s", s.conn, p.started.Format("15:04:05"))
+	b.WriteString(st.Title.Render(head) + "\n\n")
+	bar := s.bar
+	bar.SetWidth(max(min(width-50, 40), 10))
+	for _, name := range p.order {
+		ev := p.events[name]
+		frac := 0.0
+		if ev.Total > 0 {
+			frac = float64(ev.Records) / float64(ev.Total)
+		}
+		if ev.Phase == "done" || ev.Phase == "sweeping" {
+			frac = 1
+		}
+		line := fmt.Sprintf("%-12s %s %7s/%-7s", name, bar.ViewAs(min(frac, 1)), commas(ev.Records), commas(ev.Total))
+		switch ev.Phase {
+		case "paging":
+			line += fmt.Sprintf(" %6.0f rec/s", ev.Rate)
+		case "sweeping":
+			line += " removing stale…"
+		case "done":
+			line += st.Good.Render(fmt.Sprintf(" ✓ +%d ~%d -%d", ev.Counts.Added, ev.Counts.Changed, ev.Counts.Removed))
+		case "failed":
+			line += st.Bad.Render(" ✗ " + errText(ev.Err))
+		}
+		b.WriteString(line + "\n")
+	}
+	if len(p.order) == 0 && !p.done {
+		b.WriteString(st.Dim.Render("connecting…") + "\n")
+	}
+	b.WriteString("\n")
+	if p.done {
+		elapsed := p.run.End.Sub(p.run.Start).Round(time.Millisecond)
+		b.WriteString(stateBadge(st, p.run.State) + fmt.Sprintf(" in %s", elapsed) + "\n")
+		if p.err != nil {
+			b.WriteString(st.Error.Render("error: "+p.err.Error()) + "\n")
+		}
+		b.WriteString(st.Dim.Render("esc: back to the records"))
+	} else {
+		b.WriteString(st.Dim.Render(fmt.Sprintf("running %s · x cancels · esc browses while it runs", time.Since(p.started).Round(time.Second))))
+	}
+	return fit(b.String(), width, height)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (s *syncScreen) Crumb() string { return "sync" }
+func (s *syncScreen) Keys() []key.Binding {
+	return []key.Binding{syncKeys.Cancel, keys.Back}
+}
+func (s *syncScreen) Capturing() bool { return false }
