@@ -1,0 +1,349 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"qtc/api/sim"
+	qsync "qtc/sync"
+	"qtc/sync/export"
+	"qtc/ui"
+)
+
+func simCommand() *command {
+	var o simFlags
+	return &command{
+		name:    "sim",
+		summary: "Serve the Qualys TotalCloud gateway simulator on loopback until interrupted.",
+		flags:   o.register,
+		run: func(c *cli, pos []string) error {
+			if err := needArgs(pos, 0, ""); err != nil {
+				return err
+			}
+			s := sim.New(o.options(c))
+			url, err := s.Start(o.addr)
+			if err != nil {
+				return fmt.Errorf("start simulator on %s: %w", o.addr, err)
+			}
+			defer s.Close()
+			opt := o.options(c)
+			fmt.Fprintf(c.stdout, "qtc simulator serving the Qualys gateway at %s\n", url)
+			fmt.Fprintf(c.stdout, "  username: %s\n  password: %s   (demo credentials)\n", opt.Username, opt.Password)
+			fmt.Fprintf(c.stdout, "  %d policies, %d exceptions; latency %s; throttle every %d; fail every %d\n",
+				opt.Policies, opt.Exceptions, opt.Latency, opt.ThrottleEvery, opt.FailEvery)
+			fmt.Fprintf(c.stdout, "try:  QTC_PASSWORD=%s qtc connector add qualys mysim --gateway-url %s --username %s && qtc sync mysim\n",
+				opt.Password, url, opt.Username)
+			<-c.ctx.Done()
+			return nil
+		},
+	}
+}
+
+// simFlags are the simulator's knobs, shared by `sim` and `demo`.
+type simFlags struct {
+	addr          string
+	latency       time.Duration
+	throttleEvery int
+	failEvery     int
+	policies      int
+	exceptions    int
+}
+
+func (o *simFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8443", "listen `address` (loopback)")
+	o.registerFaults(fs)
+}
+
+func (o *simFlags) registerFaults(fs *flag.FlagSet) {
+	fs.DurationVar(&o.latency, "latency", 0, "added latency per response, e.g. 20ms")
+	fs.IntVar(&o.throttleEvery, "throttle-every", 0, "answer every `K`th API call with 429 and X-RateLimit-ToWait-Sec (0: never)")
+	fs.IntVar(&o.failEvery, "fail-every", 0, "answer every `K`th API call with 503 (0: never)")
+	fs.IntVar(&o.policies, "policies", 0, "number of policies to serve (0: default)")
+	fs.IntVar(&o.exceptions, "exceptions", 0, "number of exceptions to serve (0: default)")
+}
+
+func (o *simFlags) options(c *cli) sim.Options {
+	opt := sim.Options{
+		Latency: o.latency, ThrottleEvery: o.throttleEvery, FailEvery: o.failEvery,
+		Policies: o.policies, Exceptions: o.exceptions, Logger: c.logger(),
+	}
+	return sim.Defaults(opt)
+}
+
+func (o *simFlags) validate() error {
+	switch {
+	case o.latency < 0:
+		return &usageError{err: fmt.Errorf("--latency %s must not be negative", o.latency)}
+	case o.throttleEvery < 0:
+		return &usageError{err: fmt.Errorf("--throttle-every %d must be 0 or more", o.throttleEvery)}
+	case o.failEvery < 0:
+		return &usageError{err: fmt.Errorf("--fail-every %d must be 0 or more", o.failEvery)}
+	case o.policies < 0 || o.exceptions < 0:
+		return &usageError{err: fmt.Errorf("--policies and --exceptions must be 0 or more")}
+	}
+	return nil
+}
+
+func demoCommand() *command {
+	var o simFlags
+	var noTUI bool
+	return &command{
+		name:    "demo",
+		summary: "Start the simulator in-process, register the demo Qualys connector, sync it and open the browser.",
+		flags: func(fs *flag.FlagSet) {
+			o.registerFaults(fs)
+			fs.BoolVar(&noTUI, "no-tui", false, "sync and exit without opening the browser")
+		},
+		run: func(c *cli, pos []string) error {
+			if err := needArgs(pos, 0, ""); err != nil {
+				return err
+			}
+			if err := o.validate(); err != nil {
+				return err
+			}
+			opt := o.options(c)
+			s := sim.New(opt)
+			url, err := s.Start("127.0.0.1:0")
+			if err != nil {
+				return fmt.Errorf("start simulator: %w", err)
+			}
+			defer s.Close()
+			eng, err := c.engine()
+			if err != nil {
+				return err
+			}
+			defer eng.Store.Close()
+			if _, err := eng.SaveQualys(c.ctx, qsync.QualysConnector{
+				Name: demoConnector, GatewayURL: url, Username: opt.Username, Password: opt.Password,
+			}); err != nil {
+				return fmt.Errorf("register demo connector: %w", err)
+			}
+			fmt.Fprintf(c.stderr, "simulator at %s; store %s\n", url, eng.Store.Path())
+			if err := c.syncWithProgress(eng, demoConnector, qsync.Options{}); err != nil {
+				return err
+			}
+			if noTUI {
+				return nil
+			}
+			return ui.Run(c.ctx, ui.Config{Engine: eng, Connector: demoConnector, Logger: c.logger()})
+		},
+	}
+}
+
+const demoConnector = "demo"
+
+func (c *cli) runTUI(pos []string) error {
+	if err := needArgs(pos, 0, ""); err != nil {
+		return err
+	}
+	eng, err := c.engine()
+	if err != nil {
+		return err
+	}
+	defer eng.Store.Close()
+	return ui.Run(c.ctx, ui.Config{Engine: eng, Logger: c.logger()})
+}
+
+func connectorCommand() *command {
+	var gateway, username string
+	return &command{
+		name:    "connector",
+		summary: "Configure connectors.",
+		sub: []*command{
+			{
+				name:    "add",
+				summary: "Add (or update) a connector.",
+				sub: []*command{{
+					name:    "qualys",
+					args:    "NAME",
+					summary: "Add or update a Qualys TotalCloud connector. The password comes from $QTC_PASSWORD or a masked prompt, never a flag; it is stored encrypted.",
+					flags: func(fs *flag.FlagSet) {
+						fs.StringVar(&gateway, "gateway-url", "", "Qualys gateway `URL`, e.g. https://gateway.qg1.apps.qualys.com")
+						fs.StringVar(&username, "username", "", "Qualys API `user` name")
+					},
+					run: func(c *cli, pos []string) error {
+						if err := needArgs(pos, 1, "connector NAME"); err != nil {
+							return err
+						}
+						q := qsync.QualysConnector{Name: pos[0], GatewayURL: gateway, Username: username}
+						q.Password = "x" // validate the flags before prompting
+						if err := q.Validate(); err != nil {
+							return &usageError{err: err}
+						}
+						pw, err := c.readSecret("QTC_PASSWORD", fmt.Sprintf("Password for %s at %s: ", username, gateway))
+						if err != nil {
+							return err
+						}
+						q.Password = pw
+						eng, err := c.engine()
+						if err != nil {
+							return err
+						}
+						defer eng.Store.Close()
+						if _, err := eng.SaveQualys(c.ctx, q); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.stdout, "connector %s saved (password encrypted); sync it with: qtc sync %s\n", q.Name, q.Name)
+						return nil
+					},
+				}},
+			},
+			{
+				name:    "list",
+				summary: "List connectors with their state, last sync and record counts.",
+				run: func(c *cli, pos []string) error {
+					if err := needArgs(pos, 0, ""); err != nil {
+						return err
+					}
+					eng, err := c.engine()
+					if err != nil {
+						return err
+					}
+					defer eng.Store.Close()
+					conns, err := eng.Store.Connectors(c.ctx)
+					if err != nil {
+						return err
+					}
+					if len(conns) == 0 {
+						fmt.Fprintln(c.stderr, "no connectors yet: add one with `qtc connector add qualys NAME …`, or run `qtc demo`")
+						return nil
+					}
+					tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tLAST SYNC\tRECORDS\tENDPOINT")
+					for _, conn := range conns {
+						s, err := eng.ConnectorStatus(c.ctx, conn)
+						if err != nil {
+							return err
+						}
+						last := "never"
+						if s.LastRun != nil {
+							last = s.LastRun.Start.Local().Format("2006-01-02 15:04")
+						}
+						var counts []string
+						for _, t := range sortedKeys(s.Records) {
+							counts = append(counts, fmt.Sprintf("%s=%d", t, s.Records[t]))
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", conn.Name, conn.Kind, s.State, last,
+							strings.Join(counts, " "), conn.Settings[qsync.SettingGatewayURL])
+					}
+					return tw.Flush()
+				},
+			},
+		},
+	}
+}
+
+// readSecret reads a secret from the environment variable, else from a
+// masked prompt on the terminal. It never accepts a secret as a flag.
+func (c *cli) readSecret(env, prompt string) (string, error) {
+	if v := os.Getenv(env); v != "" {
+		return v, nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", fmt.Errorf("no terminal to prompt for the secret: set %s", env)
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, prompt)
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	if len(b) == 0 {
+		return "", errors.New("empty secret")
+	}
+	return string(b), nil
+}
+
+func syncCommand() *command {
+	var full bool
+	return &command{
+		name:    "sync",
+		args:    "NAME",
+		summary: "Pull every page of the connector's data into the store (resumes an interrupted pull unless --full).",
+		flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&full, "full", false, "start over: ignore an interrupted pull's resume point")
+		},
+		run: func(c *cli, pos []string) error {
+			if err := needArgs(pos, 1, "connector NAME"); err != nil {
+				return err
+			}
+			eng, err := c.engine()
+			if err != nil {
+				return err
+			}
+			defer eng.Store.Close()
+			return c.syncWithProgress(eng, pos[0], qsync.Options{Full: full})
+		},
+	}
+}
+
+func exportCommand() *command {
+	var conn, typ, format, out string
+	return &command{
+		name:    "export",
+		summary: "Write one synced type: ndjson (raw JSON as the API returned it, one record a line), json (an array) or csv (the columns).",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&conn, "connector", "", "connector `NAME`")
+			fs.StringVar(&typ, "type", "", "record `TYPE`: policies, exceptions")
+			fs.StringVar(&format, "format", "ndjson", "ndjson, json or csv")
+			fs.StringVar(&out, "o", "", "write to `file` (0600) instead of stdout")
+		},
+		run: func(c *cli, pos []string) error {
+			if err := needArgs(pos, 0, ""); err != nil {
+				return err
+			}
+			if conn == "" {
+				return &usageError{err: errors.New("--connector is required")}
+			}
+			if typ == "" {
+				return &usageError{err: errors.New("--type is required (policies, exceptions)")}
+			}
+			if !contains(export.Formats, format) {
+				return &usageError{err: fmt.Errorf("--format %q is not one of %s", format, strings.Join(export.Formats, ", "))}
+			}
+			eng, err := c.engine()
+			if err != nil {
+				return err
+			}
+			defer eng.Store.Close()
+			if _, err := eng.Store.Connector(c.ctx, conn); err != nil {
+				return fmt.Errorf("--connector %s: %w", conn, err)
+			}
+			w := c.stdout
+			if out != "" {
+				f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			n, err := export.Write(c.ctx, eng.Store, conn, typ, format, w)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				fmt.Fprintf(c.stderr, "%d %s records written to %s\n", n, typ, out)
+			}
+			return nil
+		},
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

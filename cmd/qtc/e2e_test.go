@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"qtc/store"
+)
+
+// qtcBin is the binary built once for the end-to-end tests.
+var qtcBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "qtc-e2e")
+	if err != nil {
+		panic(err)
+	}
+	qtcBin = filepath.Join(dir, "qtc")
+	build := exec.Command("go", "build", "-o", qtcBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build qtc: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sandbox is a fresh HOME, config and data directory for one test.
+type sandbox struct {
+	t   *testing.T
+	dir string
+	db  string
+}
+
+func newSandbox(t *testing.T) *sandbox {
+	dir := t.TempDir()
+	return &sandbox{t: t, dir: dir, db: filepath.Join(dir, "data", "qtc.db")}
+}
+
+func (s *sandbox) env(extra ...string) []string {
+	env := []string{
+		"HOME=" + s.dir,
+		"XDG_CONFIG_HOME=" + filepath.Join(s.dir, "config"),
+		"XDG_DATA_HOME=" + filepath.Join(s.dir, "data"),
+		"PATH=" + os.Getenv("PATH"),
+		"QTC_DB=" + s.db,
+	}
+	return append(env, extra...)
+}
+
+// run runs the binary and returns stdout, stderr and the exit code.
+func (s *sandbox) run(env []string, args ...string) (string, string, int) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qtcBin, args...)
+	cmd.Env = env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// startSim starts `qtc sim` on a free port and returns its base URL.
+func (s *sandbox) startSim(args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(qtcBin, append([]string{"sim", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = s.env()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return m[1]
+		}
+	}
+	s.t.Fatal("qtc sim did not print its URL")
+	return ""
+}
+
+func TestEndToEndSyncAndExport(t *testing.T) {
+	s := newSandbox(t)
+	url := s.startSim("--exceptions", "420", "--policies", "33", "--throttle-every", "7")
+
+	_, stderr, code := s.run(s.env("QTC_PASSWORD=demo-pass-2026"), "connector", "add", "qualys", "e2e", "--gateway-url", url, "--username", "demo")
+	if code != 0 {
+		t.Fatalf("connector add: exit %d: %s", code, stderr)
+	}
+	_, stderr, code = s.run(s.env(), "sync", "e2e")
+	if code != 0 {
+		t.Fatalf("sync: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "Processed") {
+		t.Errorf("sync output does not report the state:\n%s", stderr)
+	}
+
+	for _, tc := range []struct {
+		typ  string
+		want int
+	}{{"exceptions", 420}, {"policies", 33}} {
+		out, stderr, code := s.run(s.env(), "export", "--connector", "e2e", "--type", tc.typ)
+		if code != 0 {
+			t.Fatalf("export %s: exit %d: %s", tc.typ, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != tc.want {
+			t.Fatalf("export %s: %d lines, want %d", tc.typ, len(lines), tc.want)
+		}
+		ids := map[string]bool{}
+		for _, l := range lines {
+			var v struct {
+				UUID string `json:"uuid"`
+			}
+			if err := json.Unmarshal([]byte(l), &v); err != nil || v.UUID == "" {
+				t.Fatalf("export %s: bad line %q: %v", tc.typ, l, err)
+			}
+			ids[v.UUID] = true
+		}
+		if len(ids) != tc.want {
+			t.Fatalf("export %s: %d distinct ids, want %d", tc.typ, len(ids), tc.want)
+		}
+	}
+
+	out, _, code := s.run(s.env(), "export", "--connector", "e2e", "--type", "exceptions", "--format", "csv")
+	if code != 0 || !strings.HasPrefix(out, "id,NAME,STATE,REASON,SCOPE,START,END\n") {
+		t.Fatalf("csv export: exit %d, head %q", code, firstLine(out))
+	}
+	out, _, code = s.run(s.env(), "connector", "list")
+	if code != 0 || !strings.Contains(out, "e2e") || !strings.Contains(out, "exceptions=420") {
+		t.Fatalf("connector list: exit %d:\n%s", code, out)
+	}
+
+	// The password never reaches disk in plaintext.
+	for _, p := range []string{s.db, filepath.Join(s.dir, "config", "qtc", "key")} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("demo-pass-2026")) {
+			t.Fatalf("%s contains the password in plaintext", p)
+		}
+		if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", p, fi.Mode().Perm())
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func TestBadInput(t *testing.T) {
+	s := newSandbox(t)
+	notStore := filepath.Join(s.dir, "notes.txt")
+	if err := os.WriteFile(notStore, []byte("these are my notes, not a database\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		env      []string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"unknown command", nil, []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{"sync without name", nil, []string{"sync"}, exitUsage, "missing connector NAME"},
+		{"sync unknown connector", nil, []string{"sync", "nope"}, exitFailure, "nope"},
+		{"export without connector", nil, []string{"export", "--type", "policies"}, exitUsage, "--connector is required"},
+		{"export bad format", nil, []string{"export", "--connector", "x", "--type", "policies", "--format", "xml"}, exitUsage, `--format "xml"`},
+		{"export unknown type", nil, []string{"export", "--connector", "x", "--type", "bogus"}, exitFailure, "x"},
+		{"add without gateway", []string{"QTC_PASSWORD=p"}, []string{"connector", "add", "qualys", "c1", "--username", "u"}, exitUsage, "--gateway-url is required"},
+		{"add bad gateway", []string{"QTC_PASSWORD=p"}, []string{"connector", "add", "qualys", "c1", "--username", "u", "--gateway-url", "nope"}, exitUsage, "--gateway-url"},
+		{"add bad name", []string{"QTC_PASSWORD=p"}, []string{"connector", "add", "qualys", "a/b", "--username", "u", "--gateway-url", "https://g.example"}, exitUsage, "connector name"},
+		{"unknown flag", nil, []string{"sync", "--bogus", "x"}, exitUsage, "bogus"},
+		{"not a store", []string{"QTC_DB=" + notStore}, []string{"connector", "list"}, exitFailure, "not a qtc store"},
+		{"sim negative latency", nil, []string{"demo", "--latency", "-1s", "--no-tui"}, exitUsage, "--latency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := s.run(s.env(tt.env...), tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.wantCode, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr %q does not mention %q", stderr, tt.wantErr)
+			}
+		})
+	}
+	data, _ := os.ReadFile(notStore)
+	if string(data) != "these are my notes, not a database\n" {
+		t.Fatal("a file that is not a store was modified")
+	}
+}
+
+func TestLockedStoreFailsFast(t *testing.T) {
+	s := newSandbox(t)
+	st, err := store.Open(s.db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	_, stderr, code := s.run(s.env(), "connector", "list")
+	if code != exitFailure || !strings.Contains(stderr, "in use") {
+		t.Fatalf("exit %d, stderr %q; want a clear 'in use' error", code, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("locked store took %s to report", d)
+	}
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	s := newSandbox(t)
+	for _, args := range [][]string{
+		{"--help"}, {"help"}, {"demo", "--help"}, {"sim", "--help"}, {"connector", "--help"},
+		{"connector", "add", "--help"}, {"connector", "add", "qualys", "--help"}, {"connector", "list", "--help"},
+		{"sync", "--help"}, {"export", "--help"}, {"help", "sync"},
+	} {
+		out, stderr, code := s.run(s.env(), args...)
+		if code != 0 || !strings.Contains(out, "usage: qtc") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
+		}
+	}
+}
+
+func TestDemoNoTUI(t *testing.T) {
+	s := newSandbox(t)
+	for i := 0; i < 2; i++ { // re-running reuses the store
+		_, stderr, code := s.run(s.env(), "demo", "--no-tui")
+		if code != 0 || !strings.Contains(stderr, "Processed") {
+			t.Fatalf("demo run %d: exit %d: %s", i, code, stderr)
+		}
+	}
+	out, _, _ := s.run(s.env(), "connector", "list")
+	if !strings.Contains(out, "demo") {
+		t.Fatalf("demo connector not listed:\n%s", out)
+	}
+}
