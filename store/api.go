@@ -106,7 +106,6 @@ type Counts struct {
 	Unchanged int `json:"unchanged"`
 	Removed   int `json:"removed"`
 	Pages     int `json:"pages"`
-	Requests  int `json:"requests"`
 }
 
 // Run is one sync run of one connector, kept for the connector's log.
@@ -118,6 +117,7 @@ type Run struct {
 	End       time.Time         `json:"end,omitempty"`
 	State     string            `json:"state"` // "Processing", "Processed", "Partially Processed", "Errored"
 	Counts    map[string]Counts `json:"counts,omitempty"`
+	Requests  int64             `json:"requests"` // HTTP requests the run sent
 	Error     string            `json:"error,omitempty"`
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	gosync "sync"
 	"time"
 
@@ -112,15 +113,25 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sync %s: record run: %w", name, err)
 	}
-	streams, requests, err := e.streamsFor(conn, opt)
+	plan, err := e.plan(conn, opt)
+	if err == nil {
+		err = plan.prepare(ctx)
+		if err != nil {
+			err = fmt.Errorf("sync %s: %w", name, plan.explain(err))
+			run.State = StateErrored
+		}
+	} else {
+		err = fmt.Errorf("sync %s: %w", name, err)
+		run.State = StateErrored
+	}
 	if err == nil {
 		var failed []string
 		var firstErr error
-		for _, s := range streams {
+		for _, s := range plan.streams {
 			counts, serr := e.pull(ctx, conn.Name, s, opt)
-			counts.Requests = 0
 			run.Counts[s.typ.Name] = counts
 			if serr != nil {
+				serr = plan.explain(serr)
 				failed = append(failed, s.typ.Name)
 				if firstErr == nil {
 					firstErr = serr
@@ -134,22 +145,16 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 		switch {
 		case firstErr == nil:
 			run.State = StateProcessed
-		case len(failed) < len(streams) && ctx.Err() == nil:
+		case len(failed) < len(plan.streams) && ctx.Err() == nil:
 			run.State = StatePartiallyProcessed
-			err = fmt.Errorf("sync %s: %d of %d streams failed (%v): %w", name, len(failed), len(streams), failed, firstErr)
+			err = fmt.Errorf("sync %s: %d of %d streams failed (%s): %w", name, len(failed), len(plan.streams), strings.Join(failed, ", "), firstErr)
 		default:
 			run.State = StateErrored
 			err = fmt.Errorf("sync %s: %w", name, firstErr)
 		}
-		if requests != nil {
-			total := requests()
-			c := run.Counts["_requests"]
-			c.Requests = int(total)
-			run.Counts["_requests"] = c
-		}
-	} else {
-		run.State = StateErrored
-		err = fmt.Errorf("sync %s: %w", name, err)
+	}
+	if plan.requests != nil {
+		run.Requests = plan.requests()
 	}
 	if err != nil {
 		run.Error = err.Error()
@@ -188,13 +193,23 @@ func (e *Engine) end(name string) {
 	delete(e.running, name)
 }
 
-// streamsFor builds the streams of a connector and a request counter.
-func (e *Engine) streamsFor(conn store.Connector, opt Options) ([]stream, func() int64, error) {
+// plan is what a run of one connector needs: its streams, a first step
+// that proves the credentials once (so a bad password is one error, not one
+// per stream), a request counter, and the kind's advice for errors.
+type plan struct {
+	streams  []stream
+	prepare  func(ctx context.Context) error
+	requests func() int64
+	explain  func(error) error
+}
+
+// plan builds the run plan of a connector.
+func (e *Engine) plan(conn store.Connector, opt Options) (plan, error) {
 	switch conn.Kind {
 	case KindQualys:
-		return e.qualysStreams(conn, opt)
+		return e.qualysPlan(conn, opt)
 	default:
-		return nil, nil, fmt.Errorf("connector kind %q is not supported by this build", conn.Kind)
+		return plan{}, fmt.Errorf("connector kind %q is not supported by this build", conn.Kind)
 	}
 }
 

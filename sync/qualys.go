@@ -52,10 +52,10 @@ func (e *Engine) QualysClient(conn store.Connector) (*qualys.Client, error) {
 	})
 }
 
-func (e *Engine) qualysStreams(conn store.Connector, opt Options) ([]stream, func() int64, error) {
+func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
 	c, err := e.QualysClient(conn)
 	if err != nil {
-		return nil, nil, err
+		return plan{}, err
 	}
 	fetchers := map[string]func(ctx context.Context, pageNo, pageSize int) (rawPage, error){
 		"policies": func(ctx context.Context, pageNo, pageSize int) (rawPage, error) {
@@ -81,7 +81,13 @@ func (e *Engine) qualysStreams(conn store.Connector, opt Options) ([]stream, fun
 		}
 		out = append(out, stream{typ: t, fetch: f})
 	}
-	return out, c.Requests, nil
+	gateway := conn.Settings[SettingGatewayURL]
+	return plan{
+		streams:  out,
+		prepare:  c.Authenticate,
+		requests: c.Requests,
+		explain:  func(err error) error { return explainNetwork(err, gateway) },
+	}, nil
 }
 
 func springRaw[T any](p *qualys.SpringPage[T]) rawPage {

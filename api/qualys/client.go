@@ -148,34 +148,49 @@ func parseGatewayURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("qualys: Config.GatewayURL is empty (e.g. https://gateway.qg1.apps.qualys.com)")
 	}
+	shown := redactUserinfo(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("qualys: Config.GatewayURL %q does not parse: %w", raw, unwrapURLError(err))
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q does not parse: %w", shown, unwrapURLError(err))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("qualys: Config.GatewayURL %q: plain http is only allowed for loopback hosts; use https", raw)
+			return nil, fmt.Errorf("qualys: Config.GatewayURL %q: plain http is only allowed for loopback hosts; use https", shown)
 		}
 	case "":
-		return nil, fmt.Errorf("qualys: Config.GatewayURL %q has no scheme; use https://host", raw)
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q has no scheme; use https://host", shown)
 	default:
-		return nil, fmt.Errorf("qualys: Config.GatewayURL %q: scheme %q is not http or https", raw, u.Scheme)
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q: scheme %q is not http or https", shown, u.Scheme)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("qualys: Config.GatewayURL %q has no host", raw)
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q has no host", shown)
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("qualys: Config.GatewayURL must not contain credentials; use Config.Username and Config.Password")
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("qualys: Config.GatewayURL %q must not have a query or fragment", raw)
+		return nil, fmt.Errorf("qualys: Config.GatewayURL %q must not have a query or fragment", shown)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// redactUserinfo hides anything between "://" and the last "@" so that errors
+// never repeat credentials typed into the URL.
+func redactUserinfo(raw string) string {
+	rest := raw
+	prefix := ""
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		return prefix + "***@" + rest[at+1:]
+	}
+	return raw
 }
 
 func unwrapURLError(err error) error {

@@ -229,6 +229,8 @@ func TestNewValidation(t *testing.T) {
 		{"no host", Config{GatewayURL: "https://", Username: "u"}, "no host"},
 		{"http remote", Config{GatewayURL: "http://gateway.qg1.apps.qualys.com", Username: "u"}, "plain http"},
 		{"credentials in url", Config{GatewayURL: "https://u:p@gateway.qg1.apps.qualys.com", Username: "u"}, "credentials"},
+		{"credentials unparsable", Config{GatewayURL: "https://user:hunter2@exa mple.com", Username: "u"}, "Config.GatewayURL"},
+		{"credentials over http", Config{GatewayURL: "http://user:hunter2@gateway.example.com", Username: "u"}, "Config.GatewayURL"},
 		{"query", Config{GatewayURL: "https://gateway.qg1.apps.qualys.com?x=1", Username: "u"}, "query"},
 		{"empty username", Config{GatewayURL: "https://gateway.qg1.apps.qualys.com", Password: "p"}, "Config.Username"},
 		{"blank username", Config{GatewayURL: "https://gateway.qg1.apps.qualys.com", Username: "  "}, "Config.Username"},
@@ -251,7 +253,7 @@ func TestNewValidation(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error %q does not contain %q", err, tt.wantErr)
 			}
-			if strings.Contains(err.Error(), ":p@") {
+			if strings.Contains(err.Error(), ":p@") || strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error repeats URL credentials: %q", err)
 			}
 		})

@@ -109,7 +109,7 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 }
 
 func (c *cli) logger() *slog.Logger {
-	level := slog.LevelWarn
+	level := slog.LevelError
 	if c.verbose {
 		level = slog.LevelDebug
 	}

@@ -22,10 +22,10 @@ func (c *cli) syncWithProgress(eng *qsync.Engine, name string, opt qsync.Options
 	run, err := eng.Sync(c.ctx, name, opt)
 	p.finish()
 	if run.ID != 0 {
-		fmt.Fprintf(c.stderr, "%s: %s in %s —", name, run.State, run.End.Sub(run.Start).Round(time.Millisecond))
+		fmt.Fprintf(c.stderr, "%s: %s in %s, %d requests", name, run.State, run.End.Sub(run.Start).Round(time.Millisecond), run.Requests)
 		for _, t := range sortedKeys(run.Counts) {
 			n := run.Counts[t]
-			fmt.Fprintf(c.stderr, " %s +%d ~%d -%d", t, n.Added, n.Changed, n.Removed)
+			fmt.Fprintf(c.stderr, "; %s +%d ~%d -%d", t, n.Added, n.Changed, n.Removed)
 		}
 		fmt.Fprintln(c.stderr)
 	}
