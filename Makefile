@@ -4,7 +4,7 @@ BIN     ?= bin/qtc
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build demo test bench fuzz fmt vet clean
+.PHONY: all build demo test bench fuzz fmt vet lint clean
 
 all: build
 
@@ -14,9 +14,14 @@ build:
 demo:
 	$(GO) run ./cmd/qtc demo
 
-# What CI runs (.ci/run): vet, then every test with the race detector.
-test: vet
+# What CI runs (.ci/run): gofmt, vet, staticcheck, then every test with the
+# race detector.
+test: vet lint
 	$(GO) test -race -count=1 $(PKGS)
+
+# staticcheck is pinned in go.mod as a tool dependency.
+lint:
+	$(GO) tool staticcheck $(PKGS)
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

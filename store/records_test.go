@@ -89,11 +89,10 @@ type model map[string][]string
 func (m model) order(o Order, pred func([]string) bool) []string {
 	kind := testLayout.Columns[o.Column]
 	type item struct {
-		id    string
-		ok    bool
-		num   int64
-		text  string
-		order int
+		id   string
+		ok   bool
+		num  int64
+		text string
 	}
 	var items []item
 	for id, cells := range m {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"qtc/api/sim"
@@ -320,4 +321,60 @@ func TestPasswordSealedAtRest(t *testing.T) {
 	if pw := sim.Defaults(sim.Options{}).Password; bytes.Contains(data, []byte(pw)) {
 		t.Fatal("the store file contains the password in plaintext")
 	}
+}
+
+// truncatingHandler serves the simulator, except that exception page 2 comes
+// back cut off mid-JSON (a complete HTTP response with a truncated body) while
+// broken is set.
+type truncatingHandler struct {
+	h      http.Handler
+	broken atomic.Bool
+}
+
+func (t *truncatingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if t.broken.Load() && strings.HasSuffix(r.URL.Path, "/exceptions/list") && r.URL.Query().Get("pageNo") == "2" {
+		rec := httptest.NewRecorder()
+		t.h.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body[:len(body)/2])
+		return
+	}
+	t.h.ServeHTTP(w, r)
+}
+
+func TestMalformedPageFailsLoudlyAndCommitsNothingOfIt(t *testing.T) {
+	s := sim.New(sim.Options{Policies: 5, Exceptions: 230})
+	th := &truncatingHandler{h: s.Handler()}
+	th.broken.Store(true)
+	srv := httptest.NewServer(th)
+	defer srv.Close()
+	f := &fixture{t: t, dir: t.TempDir(), sim: s, url: srv.URL}
+	f.open()
+	d := sim.Defaults(sim.Options{})
+	ctx := context.Background()
+	if _, err := f.engine.SaveQualys(ctx, qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: d.Username, Password: d.Password}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := f.engine.Sync(ctx, "t", qsync.Options{})
+	if err == nil || run.State != qsync.StatePartiallyProcessed {
+		t.Fatalf("state %s, err %v; want Partially Processed", run.State, err)
+	}
+	for _, want := range []string{"exceptions page 2", "pageNo=2", "at byte"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	// Pages 0 and 1 (50 records each) are committed, page 2 is not.
+	if n, _ := f.engine.Store.Count(ctx, "t", "exceptions"); n != 100 {
+		t.Errorf("store holds %d exceptions, want the 100 of the two good pages", n)
+	}
+	if st, _ := f.engine.Store.StreamState(ctx, "t", "exceptions"); st.Phase != store.PhasePaging || st.NextPage != 2 {
+		t.Errorf("stream state %+v, want paging at page 2", st)
+	}
+	th.broken.Store(false)
+	if _, err := f.engine.Sync(ctx, "t", qsync.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.assertTruth("exceptions", toBytes(s.ExceptionRecords()))
 }

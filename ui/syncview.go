@@ -161,7 +161,7 @@ func (s *syncScreen) View(width, height int) string {
 		case "sweeping":
 			line += " removing stale…"
 		case "done":
-			line += st.Good.Render(fmt.Sprintf(" ✓ +%d ~%d -%d", ev.Counts.Added, ev.Counts.Changed, ev.Counts.Removed))
+			line += st.Good.Render(fmt.Sprintf(" ✓ +%d ~%d -%d =%d", ev.Counts.Added, ev.Counts.Changed, ev.Counts.Removed, ev.Counts.Unchanged))
 		case "failed":
 			line += st.Bad.Render(" ✗ " + errText(ev.Err))
 		}
@@ -170,7 +170,7 @@ func (s *syncScreen) View(width, height int) string {
 	if len(p.order) == 0 && !p.done {
 		b.WriteString(st.Dim.Render("connecting…") + "\n")
 	}
-	b.WriteString("\n")
+	b.WriteString(st.Dim.Render("+ added  ~ changed  - removed  = unchanged") + "\n\n")
 	if p.done {
 		elapsed := p.run.End.Sub(p.run.Start).Round(time.Millisecond)
 		b.WriteString(stateBadge(st, p.run.State) + fmt.Sprintf(" in %s", elapsed) + "\n")

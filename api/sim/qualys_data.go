@@ -142,17 +142,16 @@ func fmtQualysMilli(t time.Time) string { return t.UTC().Format(qualysMilliLayou
 
 // cloud describes one cloud provider's vocabulary.
 type cloud struct {
-	typ        string // cloudType value
-	short      string // as used in titles: "AWS", "Azure", "GCP", "OCI"
-	long       string
-	accounts   string // plural of the account unit
-	account    string // account unit in names
-	services   []string
-	cis        []string
-	cidLo      int // control ID range
-	cidHi      int
-	cidPool    int // number of distinct CIDs policies draw from
-	frameworks bool
+	typ      string // cloudType value
+	short    string // as used in titles: "AWS", "Azure", "GCP", "OCI"
+	long     string
+	accounts string // plural of the account unit
+	account  string // account unit in names
+	services []string
+	cis      []string
+	cidLo    int // control ID range
+	cidHi    int
+	cidPool  int // number of distinct CIDs policies draw from
 }
 
 var qualysClouds = []*cloud{

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 )
 
@@ -74,14 +73,6 @@ func printHelp(w io.Writer, cmd *command, path string, fs *flag.FlagSet) {
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
-}
-
-// envOr returns the environment variable if set, else def.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
 }
 
 func isHelp(err error) bool { return errors.Is(err, flag.ErrHelp) }

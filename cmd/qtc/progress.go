@@ -20,7 +20,6 @@ func (c *cli) syncWithProgress(eng *qsync.Engine, name string, opt qsync.Options
 	p := newProgressPrinter(c.stderr)
 	opt.Progress = p.event
 	run, err := eng.Sync(c.ctx, name, opt)
-	p.finish()
 	if run.ID != 0 {
 		fmt.Fprintf(c.stderr, "%s: %s in %s, %d requests", name, run.State, run.End.Sub(run.Start).Round(time.Millisecond), run.Requests)
 		for _, t := range sortedKeys(run.Counts) {
@@ -87,8 +86,6 @@ func (p *progressPrinter) redraw() {
 	p.drawn = len(p.order)
 }
 
-func (p *progressPrinter) finish() {}
-
 // progressLine formats one stream's progress; barWidth 0 omits the bar.
 func progressLine(ev qsync.Event, barWidth int) string {
 	var b strings.Builder
@@ -118,7 +115,7 @@ func progressLine(ev qsync.Event, barWidth int) string {
 	}
 	switch ev.Phase {
 	case "done":
-		fmt.Fprintf(&b, " ✓ (+%d ~%d -%d)", ev.Counts.Added, ev.Counts.Changed, ev.Counts.Removed)
+		fmt.Fprintf(&b, " ✓ (+%d added ~%d changed -%d removed =%d unchanged)", ev.Counts.Added, ev.Counts.Changed, ev.Counts.Removed, ev.Counts.Unchanged)
 	case "failed":
 		fmt.Fprintf(&b, " ✗ %v", ev.Err)
 	case "sweeping":

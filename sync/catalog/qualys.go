@@ -15,8 +15,8 @@ func init() {
 		Columns: []Column{
 			{Title: "TITLE", Kind: store.Text, MinWidth: 20, Flex: 4},
 			{Title: "CLOUD", Kind: store.Text, MinWidth: 5, MaxWidth: 6},
-			{Title: "TYPE", Kind: store.Text, MinWidth: 8, MaxWidth: 21, Flex: 1},
-			{Title: "SCOPE", Kind: store.Text, MinWidth: 6, MaxWidth: 8},
+			{Title: "TYPE", Kind: store.Text, MinWidth: 13, MaxWidth: 21, Flex: 1},
+			{Title: "SCOPE", Kind: store.Text, MinWidth: 8, MaxWidth: 8},
 			{Title: "CONTROLS", Kind: store.Number, MinWidth: 8, MaxWidth: 8, Right: true},
 			{Title: "MODIFIED", Kind: store.Time, MinWidth: 10, MaxWidth: 16, Flex: 3},
 		},

@@ -362,7 +362,7 @@ func TestOnlyWindowsAreFetched(t *testing.T) {
 
 	// Line-by-line scrolling fetches a new window about every half screen.
 	m, src = newList(t, n, 80, 10)
-	m = press(t, m, rep("j", 500)...)
+	_ = press(t, m, rep("j", 500)...)
 	calls, requested, maxN = src.stats()
 	t.Logf("500 lines: %d calls, %d rows requested", calls, requested)
 	if calls > 500/(page/2)+2 || maxN > 3*page {
