@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"qtc/store"
@@ -28,12 +30,26 @@ type Config struct {
 // Run opens the TUI and blocks until the user quits or ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	m := newApp(ctx, cfg)
-	p := tea.NewProgram(m, tea.WithContext(ctx))
+	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if profile, ok := forcedProfile(os.Getenv); ok {
+		opts = append(opts, tea.WithColorProfile(profile))
+	}
+	p := tea.NewProgram(m, opts...)
 	_, err := p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// forcedProfile honours NO_COLOR (https://no-color.org) explicitly: no
+// colour, but bold and reverse stay so the selection and headers remain
+// visible. Otherwise the terminal's own profile is detected.
+func forcedProfile(getenv func(string) string) (colorprofile.Profile, bool) {
+	if getenv("NO_COLOR") != "" {
+		return colorprofile.ASCII, true
+	}
+	return 0, false
 }
 
 // env is the context every screen shares.

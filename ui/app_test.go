@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"qtc/api/sim"
@@ -248,4 +249,16 @@ func TestSyncFromTUIShowsProgressAndOutcome(t *testing.T) {
 	h.contains("Sync of t", "exceptions", "policies", "Processed")
 	h.keys("esc")
 	h.contains("250 records")
+}
+
+func TestNoColorForcesASCIIProfile(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want bool
+	}{{map[string]string{"NO_COLOR": "1"}, true}, {map[string]string{}, false}} {
+		p, ok := forcedProfile(func(k string) string { return tt.env[k] })
+		if ok != tt.want || (ok && p != colorprofile.ASCII) {
+			t.Errorf("env %v: profile %v, forced %v", tt.env, p, ok)
+		}
+	}
 }
