@@ -79,7 +79,15 @@ type StreamState struct {
 	DeltaLink   string    `json:"deltaLink,omitempty"` // Graph delta link
 	Total       int       `json:"total,omitempty"`     // total the server announced, if any
 	LastSuccess time.Time `json:"lastSuccess,omitempty"`
-	LastError   string    `json:"lastError,omitempty"`
+	// Mode is the kind of the pull in progress or last done: "full" (a
+	// baseline that sweeps what it did not see) or "delta" (changes only).
+	Mode string `json:"mode,omitempty"`
+	// Window is the delta pull's `updated` filter, kept so a resumed pull
+	// asks the same question.
+	Window string `json:"window,omitempty"`
+	// LastFull is when the last full pull (baseline) completed.
+	LastFull  time.Time `json:"lastFull,omitempty"`
+	LastError string    `json:"lastError,omitempty"`
 }
 
 // PageWrite is one API page to commit atomically together with its stream

@@ -17,7 +17,6 @@ import (
 
 	"qtc/store"
 	"qtc/store/vault"
-	"qtc/sync/catalog"
 )
 
 // Connector states as the seeds name them.
@@ -82,19 +81,6 @@ func (e *Engine) pageSize() int {
 	return 200
 }
 
-// stream is one pull of one record type.
-type stream struct {
-	typ   catalog.Type
-	fetch func(ctx context.Context, pageNo, pageSize int) (rawPage, error)
-}
-
-// rawPage is the part of an API page the engine needs.
-type rawPage struct {
-	items [][]byte
-	last  bool
-	total int
-}
-
 // Sync runs every stream of the named connector and records the run.
 func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run, error) {
 	if !e.begin(name) {
@@ -107,7 +93,7 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 		return store.Run{}, fmt.Errorf("sync %s: %w", name, err)
 	}
 	run, err := e.Store.BeginRun(ctx, store.Run{
-		Connector: name, Kind: "full", Start: time.Now().UTC(),
+		Connector: name, Kind: ModeFull, Start: time.Now().UTC(),
 		State: StateProcessing, Counts: map[string]store.Counts{},
 	})
 	if err != nil {
@@ -128,8 +114,11 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 		var failed []string
 		var firstErr error
 		for _, s := range plan.streams {
-			counts, serr := e.pull(ctx, conn.Name, s, opt)
+			counts, mode, serr := e.pull(ctx, conn.Name, s, opt)
 			run.Counts[s.typ.Name] = counts
+			if mode == ModeDelta && run.Kind == ModeFull {
+				run.Kind = ModeDelta
+			}
 			if serr != nil {
 				serr = plan.explain(serr)
 				failed = append(failed, s.typ.Name)
@@ -223,115 +212,4 @@ func wanted(opt Options, name string) bool {
 		}
 	}
 	return false
-}
-
-// fetched is one page handed from the fetcher to the writer.
-type fetched struct {
-	pageNo int
-	page   rawPage
-	err    error
-}
-
-// pull runs one stream to completion: pages, then the sweep of records the
-// full pull did not see. It resumes an interrupted pull unless opt.Full.
-func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (store.Counts, error) {
-	var counts store.Counts
-	typ := s.typ
-	name := typ.Name
-	emit := func(ev Event) {
-		if opt.Progress != nil {
-			ev.Connector, ev.Stream = conn, name
-			opt.Progress(ev)
-		}
-	}
-	st, err := e.Store.StreamState(ctx, conn, name)
-	if err != nil {
-		return counts, err
-	}
-	gen, pageNo := st.Generation+1, 0
-	switch {
-	case opt.Full:
-	case st.Phase == store.PhasePaging:
-		gen, pageNo = st.Generation, st.NextPage
-		e.logger().Info("resuming interrupted pull", "connector", conn, "stream", name, "page", pageNo)
-	case st.Phase == store.PhaseSweeping:
-		gen = st.Generation
-		return e.sweep(ctx, conn, typ, gen, st.Total, counts, emit)
-	}
-
-	// Fetch the next page while the current one is written.
-	pages := make(chan fetched, 1)
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(pages)
-		for n := pageNo; ; n++ {
-			p, err := s.fetch(fctx, n, e.pageSize())
-			select {
-			case pages <- fetched{pageNo: n, page: p, err: err}:
-			case <-fctx.Done():
-				return
-			}
-			if err != nil || p.last {
-				return
-			}
-		}
-	}()
-
-	start := time.Now()
-	total := st.Total
-	layout := typ.Layout()
-	for f := range pages {
-		if f.err != nil {
-			emit(Event{Phase: "failed", Err: f.err, Total: total, Page: counts.Pages, Records: counts.Added + counts.Changed + counts.Unchanged, Counts: counts})
-			return counts, fmt.Errorf("%s page %d: %w", name, f.pageNo, f.err)
-		}
-		recs := make([]store.Record, 0, len(f.page.items))
-		for _, raw := range f.page.items {
-			r, err := typ.Record(raw)
-			if err != nil {
-				return counts, fmt.Errorf("%s page %d: %w", name, f.pageNo, err)
-			}
-			recs = append(recs, r)
-		}
-		if f.page.total > 0 {
-			total = f.page.total
-		}
-		next := store.StreamState{Phase: store.PhasePaging, Generation: gen, NextPage: f.pageNo + 1, Total: total, LastSuccess: st.LastSuccess}
-		if f.page.last {
-			next.Phase = store.PhaseSweeping
-		}
-		ws, err := e.Store.WritePage(ctx, store.PageWrite{
-			Connector: conn, Type: name, Layout: layout, Stream: name,
-			Generation: gen, Records: recs, State: next,
-		})
-		if err != nil {
-			return counts, fmt.Errorf("%s page %d: store: %w", name, f.pageNo, err)
-		}
-		counts.Pages++
-		counts.Added += ws.Added
-		counts.Changed += ws.Changed
-		counts.Unchanged += ws.Unchanged
-		done := counts.Added + counts.Changed + counts.Unchanged
-		emit(Event{Phase: "paging", Page: counts.Pages, Records: done, Total: total, Rate: float64(done) / time.Since(start).Seconds(), Counts: counts})
-		if f.page.last {
-			return e.sweep(ctx, conn, typ, gen, total, counts, emit)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return counts, err
-	}
-	return counts, fmt.Errorf("%s: page stream ended before the last page", name)
-}
-
-func (e *Engine) sweep(ctx context.Context, conn string, typ catalog.Type, gen uint64, total int, counts store.Counts, emit func(Event)) (store.Counts, error) {
-	emit(Event{Phase: "sweeping", Total: total, Records: counts.Added + counts.Changed + counts.Unchanged, Page: counts.Pages, Counts: counts})
-	final := store.StreamState{Phase: store.PhaseIdle, Generation: gen, Total: total, LastSuccess: time.Now().UTC()}
-	removed, err := e.Store.Sweep(ctx, conn, typ.Name, typ.Name, gen, final)
-	counts.Removed += removed
-	if err != nil {
-		return counts, fmt.Errorf("%s: sweep: %w", typ.Name, err)
-	}
-	emit(Event{Phase: "done", Total: total, Records: counts.Added + counts.Changed + counts.Unchanged, Page: counts.Pages, Counts: counts})
-	return counts, nil
 }

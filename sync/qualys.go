@@ -57,20 +57,20 @@ func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	fetchers := map[string]func(ctx context.Context, pageNo, pageSize int) (rawPage, error){
-		"policies": func(ctx context.Context, pageNo, pageSize int) (rawPage, error) {
-			p, err := c.Policies(ctx, pageNo, pageSize)
+	fetchers := map[string]func(ctx context.Context, at cursor, window string, pageSize int) (rawPage, error){
+		"policies": func(ctx context.Context, at cursor, _ string, pageSize int) (rawPage, error) {
+			p, err := c.Policies(ctx, at.page, pageSize)
 			if err != nil {
 				return rawPage{}, err
 			}
-			return springRaw(p), nil
+			return springRaw(p, at), nil
 		},
-		"exceptions": func(ctx context.Context, pageNo, pageSize int) (rawPage, error) {
-			p, err := c.Exceptions(ctx, pageNo, pageSize)
+		"exceptions": func(ctx context.Context, at cursor, _ string, pageSize int) (rawPage, error) {
+			p, err := c.Exceptions(ctx, at.page, pageSize)
 			if err != nil {
 				return rawPage{}, err
 			}
-			return springRaw(p), nil
+			return springRaw(p, at), nil
 		},
 	}
 	var out []stream
@@ -90,12 +90,12 @@ func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
 	}, nil
 }
 
-func springRaw[T any](p *qualys.SpringPage[T]) rawPage {
+func springRaw[T any](p *qualys.SpringPage[T], at cursor) rawPage {
 	items := make([][]byte, len(p.Items))
 	for i, it := range p.Items {
 		items[i] = it.Raw
 	}
-	return rawPage{items: items, last: p.Last || p.Empty || len(p.Items) == 0, total: p.TotalElements}
+	return rawPage{items: items, last: p.Last || p.Empty || len(p.Items) == 0, total: p.TotalElements, next: cursor{page: at.page + 1}}
 }
 
 // QualysConnector is what `connector add qualys` needs.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"qtc/store"
 )
@@ -32,10 +33,38 @@ type Type struct {
 	ConnectorKind string // "qualys"
 	Columns       []Column
 	DefaultSort   int // column a list opens sorted by
-	// Cells extracts the column values from a record's raw JSON.
-	Cells func(raw json.RawMessage) ([]string, error)
+	// Cloud and Resource name the TotalCloud resource endpoint of resource
+	// types ("Azure", "ENTRA_ID_USER"); empty for other types.
+	Cloud, Resource string
+	// Cells extracts the column values from a record's raw JSON; resolve
+	// answers the value maps the type declares (nil when it declares none).
+	Cells func(raw json.RawMessage, resolve Resolver) ([]string, error)
 	// ID extracts the record's stable identifier from its raw JSON.
 	ID func(raw json.RawMessage) (string, error)
+	// ValueMaps are maps built from other synced types before this type's
+	// pages are written (e.g. role definition id → role name).
+	ValueMaps []ValueMap
+	// Marker, if set, returns a one-rune marker for a row from its cells
+	// (e.g. "!" for an exception that ends within 7 days), given now.
+	Marker func(cells []string, now time.Time) string
+}
+
+// ValueMap maps the Key field of every record of Type to its Value field.
+type ValueMap struct {
+	Name       string
+	Type       string
+	Key, Value string
+}
+
+// Resolver answers a value map lookup; ok is false when the key is unknown.
+type Resolver func(valueMap, key string) (value string, ok bool)
+
+// resolve calls r when it is set.
+func (r Resolver) resolve(valueMap, key string) (string, bool) {
+	if r == nil {
+		return "", false
+	}
+	return r(valueMap, key)
 }
 
 // Layout is the store layout of the type's indexed columns.
@@ -48,7 +77,7 @@ func (t Type) Layout() store.Layout {
 }
 
 // Record builds the store record for one raw API object.
-func (t Type) Record(raw json.RawMessage) (store.Record, error) {
+func (t Type) Record(raw json.RawMessage, resolve Resolver) (store.Record, error) {
 	id, err := t.ID(raw)
 	if err != nil {
 		return store.Record{}, fmt.Errorf("%s record: %w", t.Name, err)
@@ -56,7 +85,7 @@ func (t Type) Record(raw json.RawMessage) (store.Record, error) {
 	if id == "" {
 		return store.Record{}, fmt.Errorf("%s record has no id", t.Name)
 	}
-	cells, err := t.Cells(raw)
+	cells, err := t.Cells(raw, resolve)
 	if err != nil {
 		return store.Record{}, fmt.Errorf("%s record %s: %w", t.Name, id, err)
 	}

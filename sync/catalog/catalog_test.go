@@ -40,7 +40,7 @@ func TestCellsFromSeedSamples(t *testing.T) {
 				t.Fatalf("type %s not registered", tt.typ)
 			}
 			raw := seedRecords(t, tt.file)[tt.index]
-			rec, err := typ.Record(raw)
+			rec, err := typ.Record(raw, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func TestRecordErrorsNameTheRecord(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := typ.Record(json.RawMessage(tt.raw)); err == nil {
+			if _, err := typ.Record(json.RawMessage(tt.raw), nil); err == nil {
 				t.Fatal("no error")
 			}
 		})

@@ -21,7 +21,7 @@ func init() {
 			{Title: "MODIFIED", Kind: store.Time, MinWidth: 10, MaxWidth: 16, Flex: 3},
 		},
 		ID: uuidID,
-		Cells: func(raw json.RawMessage) ([]string, error) {
+		Cells: func(raw json.RawMessage, _ Resolver) ([]string, error) {
 			var p struct {
 				Title        string            `json:"title"`
 				CloudType    string            `json:"cloudType"`
@@ -49,7 +49,7 @@ func init() {
 			{Title: "END", Kind: store.Time, MinWidth: 10, MaxWidth: 16, Flex: 2},
 		},
 		ID: uuidID,
-		Cells: func(raw json.RawMessage) ([]string, error) {
+		Cells: func(raw json.RawMessage, _ Resolver) ([]string, error) {
 			var e struct {
 				Name         string `json:"name"`
 				State        string `json:"state"`

@@ -26,7 +26,7 @@ func storeWith(t *testing.T, n int) *store.Store {
 	for i := 0; i < n; i++ {
 		// Keys in an unusual order and spacing: export must keep the bytes.
 		raw := fmt.Sprintf(`{"uuid": "u%03d","name":"Exception, \"%d\"","state":"ACTIVE","reason":"Risk Accepted","scope":"CONNECTOR","startingDate":"2026-05-17T18:30:00.000Z","endingDate":"2026-05-20T18:29:59.000Z"}`, i, i)
-		r, err := typ.Record(json.RawMessage(raw))
+		r, err := typ.Record(json.RawMessage(raw), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

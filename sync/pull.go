@@ -1,0 +1,241 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"qtc/store"
+	"qtc/sync/catalog"
+)
+
+// Pull modes.
+const (
+	ModeFull  = "full"  // every record; what was not seen is marked removed
+	ModeDelta = "delta" // records changed in a window; nothing is removed
+)
+
+// cursor says which page to fetch next: a Spring page number or an opaque
+// marker, whichever the endpoint pages by.
+type cursor struct {
+	page   int
+	marker string
+}
+
+// rawPage is the part of an API page the engine needs.
+type rawPage struct {
+	items [][]byte
+	last  bool
+	total int
+	next  cursor
+}
+
+// stream is one pull of one record type.
+type stream struct {
+	typ catalog.Type
+	// fetch gets the page at c; window is the delta filter ("" for full).
+	fetch func(ctx context.Context, c cursor, window string, pageSize int) (rawPage, error)
+	// incremental streams can pull only what changed since the last run.
+	incremental bool
+	// baseline is how old the last full pull may be before an incremental
+	// stream does a full one again.
+	baseline time.Duration
+	// retention is how long removed records stay browsable.
+	retention time.Duration
+}
+
+// deltaOverlap is subtracted from the last success to form the next delta
+// window, so clock skew and late writes at the source are not missed.
+const deltaOverlap = time.Hour
+
+// choose decides the mode, window and starting cursor of a stream's pull.
+func choose(s stream, st store.StreamState, full bool, now time.Time) (mode, window string, from cursor, gen uint64) {
+	gen = st.Generation + 1
+	switch {
+	case full:
+		return ModeFull, "", cursor{}, gen
+	case st.Phase == store.PhasePaging:
+		// Resume the interrupted pull exactly where its last page committed.
+		return orFull(st.Mode), st.Window, cursor{page: st.NextPage, marker: st.Marker}, st.Generation
+	case !s.incremental || st.LastFull.IsZero() || now.Sub(st.LastFull) >= s.baseline:
+		return ModeFull, "", cursor{}, gen
+	default:
+		since := st.LastSuccess.Add(-deltaOverlap).UTC().Format(time.RFC3339)
+		return ModeDelta, "[" + since + "..now]", cursor{}, st.Generation
+	}
+}
+
+func orFull(mode string) string {
+	if mode == "" {
+		return ModeFull
+	}
+	return mode
+}
+
+// fetched is one page handed from the fetcher to the writer.
+type fetched struct {
+	at   cursor
+	page rawPage
+	err  error
+}
+
+// pull runs one stream to completion: its pages, then (for a full pull)
+// marking what it did not see as removed.
+func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (store.Counts, string, error) {
+	var counts store.Counts
+	typ := s.typ
+	name := typ.Name
+	emit := func(ev Event) {
+		if opt.Progress != nil {
+			ev.Connector, ev.Stream = conn, name
+			opt.Progress(ev)
+		}
+	}
+	st, err := e.Store.StreamState(ctx, conn, name)
+	if err != nil {
+		return counts, "", err
+	}
+	now := time.Now().UTC()
+	if st.Phase == store.PhaseSweeping && !opt.Full {
+		return e.finish(ctx, conn, s, st, counts, emit)
+	}
+	mode, window, from, gen := choose(s, st, opt.Full, now)
+	if from.page > 0 || from.marker != "" {
+		e.logger().Info("resuming interrupted pull", "connector", conn, "stream", name, "page", from.page)
+	}
+	resolve, err := e.resolver(ctx, conn, typ)
+	if err != nil {
+		return counts, mode, err
+	}
+
+	// Fetch the next page while the current one is written.
+	pages := make(chan fetched, 1)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(pages)
+		for at := from; ; {
+			p, err := s.fetch(fctx, at, window, e.pageSize())
+			select {
+			case pages <- fetched{at: at, page: p, err: err}:
+			case <-fctx.Done():
+				return
+			}
+			if err != nil || p.last {
+				return
+			}
+			at = p.next
+		}
+	}()
+
+	start := time.Now()
+	total := st.Total
+	if mode == ModeDelta {
+		total = 0
+	}
+	layout := typ.Layout()
+	for f := range pages {
+		records := counts.Added + counts.Changed + counts.Unchanged
+		if f.err != nil {
+			emit(Event{Phase: "failed", Err: f.err, Total: total, Page: counts.Pages, Records: records, Counts: counts})
+			return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, f.err)
+		}
+		recs := make([]store.Record, 0, len(f.page.items))
+		for _, raw := range f.page.items {
+			r, err := typ.Record(raw, resolve)
+			if err != nil {
+				return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, err)
+			}
+			recs = append(recs, r)
+		}
+		if f.page.total > 0 {
+			total = f.page.total
+		}
+		next := store.StreamState{
+			Phase: store.PhasePaging, Generation: gen, Mode: mode, Window: window,
+			NextPage: f.page.next.page, Marker: f.page.next.marker, Total: total,
+			LastSuccess: st.LastSuccess, LastFull: st.LastFull,
+		}
+		if f.page.last {
+			next.Phase = store.PhaseSweeping
+			next.NextPage, next.Marker = 0, ""
+		}
+		ws, err := e.Store.WritePage(ctx, store.PageWrite{
+			Connector: conn, Type: name, Layout: layout, Stream: name,
+			Generation: gen, Records: recs, State: next,
+		})
+		if err != nil {
+			return counts, mode, fmt.Errorf("%s page %d: store: %w", name, f.at.page, err)
+		}
+		counts.Pages++
+		counts.Added += ws.Added
+		counts.Changed += ws.Changed
+		counts.Unchanged += ws.Unchanged
+		done := counts.Added + counts.Changed + counts.Unchanged
+		emit(Event{Phase: "paging", Page: counts.Pages, Records: done, Total: total, Rate: float64(done) / time.Since(start).Seconds(), Counts: counts})
+		if f.page.last {
+			return e.finish(ctx, conn, s, next, counts, emit)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return counts, mode, err
+	}
+	return counts, mode, fmt.Errorf("%s: page stream ended before the last page", name)
+}
+
+// finish completes a pull whose pages are all written: a full pull removes
+// what it did not see; a delta pull removes nothing.
+func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.StreamState, counts store.Counts, emit func(Event)) (store.Counts, string, error) {
+	mode := orFull(st.Mode)
+	records := counts.Added + counts.Changed + counts.Unchanged
+	now := time.Now().UTC()
+	final := store.StreamState{Phase: store.PhaseIdle, Generation: st.Generation, Mode: mode, Total: st.Total, LastSuccess: now, LastFull: st.LastFull}
+	if mode == ModeDelta {
+		if err := e.Store.PutStreamState(ctx, conn, s.typ.Name, final); err != nil {
+			return counts, mode, fmt.Errorf("%s: %w", s.typ.Name, err)
+		}
+		emit(Event{Phase: "done", Records: records, Page: counts.Pages, Counts: counts})
+		return counts, mode, nil
+	}
+	emit(Event{Phase: "sweeping", Total: st.Total, Records: records, Page: counts.Pages, Counts: counts})
+	final.LastFull = now
+	removed, err := e.Store.Sweep(ctx, conn, s.typ.Name, s.typ.Name, st.Generation, final)
+	counts.Removed += removed
+	if err != nil {
+		return counts, mode, fmt.Errorf("%s: sweep: %w", s.typ.Name, err)
+	}
+	emit(Event{Phase: "done", Total: st.Total, Records: records, Page: counts.Pages, Counts: counts})
+	return counts, mode, nil
+}
+
+// resolver builds the value maps a type's cells need from the store.
+func (e *Engine) resolver(ctx context.Context, conn string, typ catalog.Type) (catalog.Resolver, error) {
+	if len(typ.ValueMaps) == 0 {
+		return nil, nil
+	}
+	maps := map[string]map[string]string{}
+	for _, vm := range typ.ValueMaps {
+		m := map[string]string{}
+		err := e.Store.Each(ctx, conn, vm.Type, func(r store.Record) error {
+			var fields map[string]json.RawMessage
+			if json.Unmarshal(r.Raw, &fields) != nil {
+				return nil
+			}
+			var k, v string
+			if json.Unmarshal(fields[vm.Key], &k) == nil && json.Unmarshal(fields[vm.Value], &v) == nil && k != "" {
+				m[k] = v
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%s: build %s map: %w", typ.Name, vm.Name, err)
+		}
+		maps[vm.Name] = m
+	}
+	return func(name, key string) (string, bool) {
+		v, ok := maps[name][key]
+		return v, ok
+	}, nil
+}
