@@ -13,7 +13,7 @@ import (
 )
 
 // SchemaVersion is the on-disk layout version this build reads and writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ColumnKind tells the store how to order a column's cells in its index.
 type ColumnKind int
@@ -36,17 +36,25 @@ type Layout struct {
 
 // Record is one API object as stored: its ID, the raw JSON exactly as
 // received, and its indexed cells (one per Layout column).
+//
+// Removed is when a baseline pull (MarkRemoved) found the record gone from
+// the source (read back in UTC, nanosecond precision); the zero time means
+// the record is present. Records are written present: WritePage and
+// PutRecord ignore Removed.
 type Record struct {
-	ID    string
-	Raw   json.RawMessage
-	Cells []string
+	ID      string
+	Raw     json.RawMessage
+	Cells   []string
+	Removed time.Time
 }
 
-// Row is what a list screen shows: an ID and its cells. Rows never carry the
-// raw JSON, so reading a window is cheap.
+// Row is what a list screen shows: an ID, its cells and whether (since when)
+// the record is marked removed (zero: present). Rows never carry the raw
+// JSON, so reading a window is cheap.
 type Row struct {
-	ID    string
-	Cells []string
+	ID      string
+	Cells   []string
+	Removed time.Time
 }
 
 // Connector is a configured data source. Secrets are kept sealed (see package
@@ -67,6 +75,7 @@ const (
 	PhaseIdle     Phase = ""         // no pull in progress
 	PhasePaging   Phase = "paging"   // pages being written; NextPage/Marker say where to resume
 	PhaseSweeping Phase = "sweeping" // all pages written; older generations being removed
+	PhaseMarking  Phase = "marking"  // all pages of a baseline written; older generations being marked removed
 )
 
 // StreamState is the resumable cursor of one stream (one record type pulled
@@ -102,9 +111,13 @@ type PageWrite struct {
 	State      StreamState
 }
 
-// WriteStats counts what a page write did.
+// WriteStats counts what a page write did. Added+Changed+Unchanged is the
+// number of records written.
 type WriteStats struct {
 	Added, Changed, Unchanged int
+	// Restored counts records that were marked removed and are present
+	// again; each of them is also counted in Changed.
+	Restored int
 }
 
 // Counts are per-type totals of one run.
@@ -114,6 +127,8 @@ type Counts struct {
 	Unchanged int `json:"unchanged"`
 	Removed   int `json:"removed"`
 	Pages     int `json:"pages"`
+	Restored  int `json:"restored,omitempty"` // marked-removed records seen again (also in Changed)
+	Purged    int `json:"purged,omitempty"`   // removed records dropped after the retention
 }
 
 // Run is one sync run of one connector, kept for the connector's log.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -203,4 +204,87 @@ func BenchmarkOpen(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 		})
 	}
+}
+
+// clearMarks makes every record of q/host present again (benchmark setup).
+func clearMarks(b *testing.B, s *Store) {
+	b.Helper()
+	_, err := s.walkChunks(context.Background(), "clear", "q", "host", "", nil,
+		func(_ uint64, m int64) bool { return m != 0 },
+		func(t *typeBuckets, ids [][]byte) (int, error) {
+			for _, id := range ids {
+				if err := t.row.Put(id, withRemoved(t.row.Get(id), 0)); err != nil {
+					return 0, err
+				}
+			}
+			t.removed -= len(ids)
+			return len(ids), nil
+		})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkMarkRemoved marks the 100k records of a type removed (a baseline
+// that no longer finds any of them: the worst case, 100 transactions of
+// 1000 marks), and runs a finished MarkRemoved again (nothing left to mark:
+// the cost of a resumed run that has little to do).
+func BenchmarkMarkRemoved(b *testing.B) {
+	ctx := context.Background()
+	s := benchStore(b)
+	const total = 100_000
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	b.Run("mark-100k", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			clearMarks(b, s)
+			b.StartTimer()
+			n, err := s.MarkRemoved(ctx, "q", "host", "host", 2, at, StreamState{Generation: 2})
+			if err != nil || n != total {
+				b.Fatal(n, err)
+			}
+		}
+		b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "records/s")
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+	})
+	b.Run("rerun-nothing-left-100k", func(b *testing.B) {
+		if _, err := s.MarkRemoved(ctx, "q", "host", "host", 2, at, StreamState{Generation: 2}); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			n, err := s.MarkRemoved(ctx, "q", "host", "host", 2, at, StreamState{Generation: 2})
+			if err != nil || n != 0 {
+				b.Fatal(n, err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+	})
+}
+
+// BenchmarkMigrateSchema1 opens a 100k-record schema 1 store, which
+// migrates it to schema 2 (100 transactions of 1000 rewritten rows).
+func BenchmarkMigrateSchema1(b *testing.B) {
+	s := benchStore(b)
+	path := s.Path()
+	s.Close()
+	downgradeToV1(b, path)
+	v1, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		if err := os.WriteFile(path, v1, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		s, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 }

@@ -12,11 +12,16 @@ import (
 // Check verifies the record indexes of every connector and type: each
 // record has a row with one cell per column and, in every column, exactly
 // the index entry its cells call for; every row has its record; no index
-// entry points at a missing row or disagrees with it; the stored count is
-// right. It returns an error naming the first bad record, or nil. It reads
-// one snapshot and never writes.
+// entry points at a missing row or disagrees with it; the stored count of
+// records and of records marked removed are right; no row has a generation
+// above the type's highest stamped one; no migration is unfinished. It
+// returns an error naming the first bad record, or nil. It reads one
+// snapshot and never writes.
 func (s *Store) Check(ctx context.Context) error {
 	return s.db.View(func(tx *bolt.Tx) error {
+		if mb := tx.Bucket(bucketMeta); mb != nil && mb.Get(keyMigrating) != nil {
+			return fmt.Errorf("check: unfinished migration to schema %d", metaU64(mb, keyMigrating))
+		}
 		var conns []string
 		err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			if bytes.HasPrefix(name, []byte(connectorPrefix)) {
@@ -54,6 +59,9 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 		return err
 	}
 	cols := t.layout.Columns
+	if v := t.meta.Get(keyMig2); v != nil {
+		return fmt.Errorf("unfinished schema 2 migration (at %q)", v)
+	}
 	n := 0
 	tick := func() error {
 		if n++; n%4096 == 0 {
@@ -63,7 +71,8 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 	}
 
 	// rows -> records and index entries
-	rows := 0
+	rows, removed := 0, 0
+	maxGen := metaU64(t.meta, keyMaxGen)
 	c := t.row.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if err := tick(); err != nil {
@@ -73,9 +82,15 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 		if t.rec.Get(k) == nil {
 			return fmt.Errorf("record %q has a row but no raw record", k)
 		}
-		_, cells, err := decodeRow(v, nil)
+		gen, mark, cells, err := decodeRow(v, nil)
 		if err != nil {
 			return fmt.Errorf("record %q: %w", k, err)
+		}
+		if mark != 0 {
+			removed++
+		}
+		if gen > maxGen {
+			return fmt.Errorf("record %q has generation %d above the stored highest generation %d", k, gen, maxGen)
 		}
 		if len(cells) != len(cols) {
 			return fmt.Errorf("record %q has %d cells, layout has %d columns", k, len(cells), len(cols))
@@ -106,6 +121,9 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 	if v := t.meta.Get(keyCount); len(v) != 8 || int(binary.BigEndian.Uint64(v)) != recs {
 		return fmt.Errorf("stored count %x does not match %d records", v, recs)
 	}
+	if v := t.meta.Get(keyRemoved); len(v) != 8 || int(binary.BigEndian.Uint64(v)) != removed {
+		return fmt.Errorf("stored removed count %x does not match %d records marked removed", v, removed)
+	}
 
 	// index entries -> rows
 	for i, kind := range cols {
@@ -124,7 +142,7 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 			if rv == nil {
 				return fmt.Errorf("record %q: index entry in column %d points at a missing row", id, i)
 			}
-			_, cells, err := decodeRow(rv, nil)
+			_, _, cells, err := decodeRow(rv, nil)
 			if err != nil {
 				return fmt.Errorf("record %q: %w", id, err)
 			}

@@ -252,15 +252,26 @@ func idFromIndexKey(kind ColumnKind, key []byte) ([]byte, bool) {
 	}
 }
 
-// encodeRow builds a "row" value: 8-byte big-endian generation, then each
-// cell as uvarint length + bytes.
-func encodeRow(gen uint64, cells []string) []byte {
-	n := 8
+// Row values. Schema version 2 (this build) stores
+//
+//	8-byte big-endian generation
+//	8-byte big-endian removed mark: Unix nanoseconds of the time the record
+//	       was marked removed as a two's complement int64, 0 = present
+//	each cell as uvarint length + bytes
+//
+// Schema version 1 had no removed mark (generation, then the cells); the
+// 1 -> 2 migration inserts a zero mark into every row (rowV1ToV2).
+const rowHeader = 16
+
+// encodeRow builds a "row" value (see rowHeader).
+func encodeRow(gen uint64, removed int64, cells []string) []byte {
+	n := rowHeader
 	for _, c := range cells {
 		n += binary.MaxVarintLen64 + len(c)
 	}
-	b := make([]byte, 8, n)
+	b := make([]byte, rowHeader, n)
 	binary.BigEndian.PutUint64(b, gen)
+	binary.BigEndian.PutUint64(b[8:], uint64(removed))
 	for _, c := range cells {
 		b = binary.AppendUvarint(b, uint64(len(c)))
 		b = append(b, c...)
@@ -272,32 +283,104 @@ var errBadRow = errors.New("malformed row value")
 
 // rowGeneration returns the generation stamp of a row value.
 func rowGeneration(v []byte) (uint64, error) {
-	if len(v) < 8 {
+	if len(v) < rowHeader {
 		return 0, errBadRow
 	}
 	return binary.BigEndian.Uint64(v), nil
 }
 
-// decodeRow decodes a row value into its generation and cells. The cells are
-// substrings of one fresh string, so they are safe to keep after the
-// transaction. dst is reused if it has room.
-func decodeRow(v []byte, dst []string) (uint64, []string, error) {
-	gen, err := rowGeneration(v)
-	if err != nil {
-		return 0, nil, err
+// rowRemoved returns the removed mark of a row value (0: present).
+func rowRemoved(v []byte) (int64, error) {
+	if len(v) < rowHeader {
+		return 0, errBadRow
 	}
-	all := string(v[8:])
-	cells := dst[:0]
+	return int64(binary.BigEndian.Uint64(v[8:])), nil
+}
+
+// withRemoved returns a copy of row value v with its removed mark set to
+// removed (safe to Put: it is fresh).
+func withRemoved(v []byte, removed int64) []byte {
+	nv := bytes.Clone(v)
+	binary.BigEndian.PutUint64(nv[8:], uint64(removed))
+	return nv
+}
+
+// rowV1ToV2 converts a schema 1 row value (generation + cells) to schema 2
+// (generation + zero removed mark + cells), as a fresh slice.
+func rowV1ToV2(v []byte) ([]byte, error) {
+	if len(v) < 8 {
+		return nil, errBadRow
+	}
+	nv := make([]byte, len(v)+8)
+	copy(nv, v[:8])
+	copy(nv[rowHeader:], v[8:])
+	return nv, nil
+}
+
+// decodeRow decodes a row value into its generation, removed mark and
+// cells. The cells are substrings of one fresh string, so they are safe to
+// keep after the transaction. dst is reused if it has room.
+func decodeRow(v []byte, dst []string) (gen uint64, removed int64, cells []string, err error) {
+	if len(v) < rowHeader {
+		return 0, 0, nil, errBadRow
+	}
+	gen = binary.BigEndian.Uint64(v)
+	removed = int64(binary.BigEndian.Uint64(v[8:]))
+	all := string(v[rowHeader:])
+	cells = dst[:0]
 	for p := 0; p < len(all); {
 		l, n := uvarintString(all[p:])
 		if n <= 0 || uint64(len(all)-p-n) < l {
-			return 0, nil, fmt.Errorf("%w at byte %d", errBadRow, 8+p)
+			return 0, 0, nil, fmt.Errorf("%w at byte %d", errBadRow, rowHeader+p)
 		}
 		p += n
 		cells = append(cells, all[p:p+int(l)])
 		p += int(l)
 	}
-	return gen, cells, nil
+	return gen, removed, cells, nil
+}
+
+// Removed marks are Unix nanoseconds, so they cover the years 1678..2262.
+var (
+	minRemoved = time.Unix(0, math.MinInt64+1)
+	maxRemoved = time.Unix(0, math.MaxInt64)
+)
+
+// removedMark converts a removal time to its row mark. It refuses the zero
+// time (which means present) and times a mark cannot hold.
+func removedMark(at time.Time) (int64, error) {
+	if at.IsZero() {
+		return 0, errors.New("removal time is zero")
+	}
+	if at.Before(minRemoved) || at.After(maxRemoved) {
+		return 0, fmt.Errorf("removal time %v outside the years 1678..2262", at)
+	}
+	n := at.UnixNano()
+	if n == 0 { // 1970-01-01T00:00:00Z exactly: 0 means present
+		n = 1
+	}
+	return n, nil
+}
+
+// cutoffMark converts a purge cutoff to a mark; marks below it are older.
+// It saturates instead of failing (the zero time purges nothing).
+func cutoffMark(t time.Time) int64 {
+	switch {
+	case t.IsZero() || !t.After(minRemoved):
+		return math.MinInt64 + 1
+	case t.After(maxRemoved):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// removedTime converts a row mark to the time it stands for (UTC; the zero
+// time for 0).
+func removedTime(mark int64) time.Time {
+	if mark == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, mark).UTC()
 }
 
 // uvarintString is binary.Uvarint over a string (no conversion copy).

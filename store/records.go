@@ -7,21 +7,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// sweepChunk is the most records one Sweep transaction deletes.
+// sweepChunk is the most records one Sweep, MarkRemoved or Purge
+// transaction deletes or marks.
 const sweepChunk = 1000
 
 // eachChunk is how many records Each reads per read transaction.
 const eachChunk = 256
 
-// typeBuckets are the buckets of one record type inside a transaction.
+// typeBuckets are the buckets of one record type inside a transaction,
+// with the type's counters as read from its meta bucket. Writers change the
+// counters in memory and store them with save.
 type typeBuckets struct {
 	rec, row, meta *bolt.Bucket
 	ix             []*bolt.Bucket
 	layout         Layout
+
+	n       int    // records (removed ones included)
+	removed int    // records marked removed
+	maxGen  uint64 // highest generation ever stamped
 }
 
 // loadType opens the buckets of an existing type bucket.
@@ -35,6 +43,9 @@ func loadType(tb *bolt.Bucket, typ string) (*typeBuckets, error) {
 		return nil, fmt.Errorf("type %q: missing rec/row/meta bucket", typ)
 	}
 	t.layout = decodeLayout(t.meta.Get(keyLayout))
+	t.n = int(metaU64(t.meta, keyCount))
+	t.removed = int(metaU64(t.meta, keyRemoved))
+	t.maxGen = metaU64(t.meta, keyMaxGen)
 	t.ix = make([]*bolt.Bucket, len(t.layout.Columns))
 	for i := range t.ix {
 		if t.ix[i] = tb.Bucket(ixName(i)); t.ix[i] == nil {
@@ -90,21 +101,28 @@ func openTypeRW(tx *bolt.Tx, connector, typ string, layout Layout) (*typeBuckets
 	return t, nil
 }
 
-// count returns the stored record count of the type.
-func (t *typeBuckets) count() int {
-	if v := t.meta.Get(keyCount); len(v) == 8 {
-		return int(binary.BigEndian.Uint64(v))
+// metaU64 reads a uint64 counter of a meta bucket (0 if absent).
+func metaU64(b *bolt.Bucket, key []byte) uint64 {
+	if v := b.Get(key); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
 	}
 	return 0
 }
 
-// touch stores the new count and stamps the type with the writing
+// count returns the record count of the type.
+func (t *typeBuckets) count() int { return t.n }
+
+// save stores the counters and stamps the type with the writing
 // transaction's ID (which invalidates cached window anchors).
-func (t *typeBuckets) touch(tx *bolt.Tx, count int) error {
-	if count < 0 {
-		count = 0
+func (t *typeBuckets) save(tx *bolt.Tx) error {
+	t.n, t.removed = max(t.n, 0), max(t.removed, 0)
+	if err := t.meta.Put(keyCount, u64(uint64(t.n))); err != nil {
+		return err
 	}
-	if err := t.meta.Put(keyCount, u64(uint64(count))); err != nil {
+	if err := t.meta.Put(keyRemoved, u64(uint64(t.removed))); err != nil {
+		return err
+	}
+	if err := t.meta.Put(keyMaxGen, u64(t.maxGen)); err != nil {
 		return err
 	}
 	return t.meta.Put(keyMtx, u64(uint64(tx.ID())))
@@ -118,15 +136,18 @@ func (t *typeBuckets) mtx() uint64 {
 	return 0
 }
 
-// remove deletes one record with its row and index entries. It reports
-// whether the record existed.
+// remove deletes one record with its row and index entries and updates the
+// counters. It reports whether the record existed.
 func (t *typeBuckets) remove(id []byte) (bool, error) {
 	rv := t.row.Get(id)
 	existed := rv != nil || t.rec.Get(id) != nil
 	if rv != nil {
-		_, cells, err := decodeRow(rv, nil)
+		_, mark, cells, err := decodeRow(rv, nil)
 		if err != nil {
 			return false, fmt.Errorf("record %q: %w", id, err)
+		}
+		if mark != 0 {
+			t.removed--
 		}
 		for i, kind := range t.layout.Columns {
 			if i < len(cells) {
@@ -142,6 +163,9 @@ func (t *typeBuckets) remove(id []byte) (bool, error) {
 	if err := t.rec.Delete(id); err != nil {
 		return false, err
 	}
+	if existed {
+		t.n--
+	}
 	return existed, nil
 }
 
@@ -153,49 +177,72 @@ type preparedRecord struct {
 	ix  [][]byte
 }
 
+// checkLayout refuses unknown column kinds.
+func checkLayout(l Layout) error {
+	for i, k := range l.Columns {
+		if k < Text || k > Time {
+			return fmt.Errorf("column %d has unknown kind %d", i, k)
+		}
+	}
+	return nil
+}
+
+// prepare encodes one record (present, stamped gen) for a write
+// transaction. All slices are fresh, so they stay valid until commit
+// whatever the caller does.
+func prepare(r Record, typ string, layout Layout, gen uint64) (preparedRecord, error) {
+	if r.ID == "" {
+		return preparedRecord{}, errors.New("empty ID")
+	}
+	if len(r.Cells) != len(layout.Columns) {
+		return preparedRecord{}, fmt.Errorf("record %q has %d cells, type %q has %d columns",
+			r.ID, len(r.Cells), typ, len(layout.Columns))
+	}
+	p := preparedRecord{
+		id:  []byte(r.ID),
+		raw: bytes.Clone(r.Raw),
+		row: encodeRow(gen, 0, r.Cells),
+		ix:  make([][]byte, len(r.Cells)),
+	}
+	if p.raw == nil {
+		p.raw = []byte{}
+	}
+	for c, kind := range layout.Columns {
+		p.ix[c] = indexKey(kind, r.Cells[c], r.ID)
+	}
+	return p, nil
+}
+
 // WritePage commits one API page in a single transaction: every record with
-// its row and index entries, the type's count, and w.State as the state of
-// w.Stream (skipped if w.Stream is empty). Records are stamped with
-// w.Generation. A record is Added if new, Unchanged if its raw bytes and
-// cells are identical to the stored ones (it is still restamped), else
-// Changed (its old index entries are replaced).
+// its row and index entries, the type's counters, and w.State as the state
+// of w.Stream (skipped if w.Stream is empty). Records are stamped with
+// w.Generation and written present (Record.Removed is ignored). A record is
+// Added if new, Unchanged if its raw bytes and cells are identical to the
+// stored ones and it was not marked removed (it is still restamped), else
+// Changed (its old index entries are replaced); a record that was marked
+// removed is present again and also counted as Restored.
 func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) {
 	var st WriteStats
 	what := fmt.Sprintf("write page %s/%s", w.Connector, w.Type)
 	if w.Connector == "" || w.Type == "" {
 		return st, fmt.Errorf("%s: empty connector or type", what)
 	}
-	for i, k := range w.Layout.Columns {
-		if k < Text || k > Time {
-			return st, fmt.Errorf("%s: column %d has unknown kind %d", what, i, k)
-		}
+	if err := checkLayout(w.Layout); err != nil {
+		return st, fmt.Errorf("%s: %w", what, err)
 	}
 	if err := ctxErr(ctx, what); err != nil {
 		return st, err
 	}
 
-	// Encode everything before taking the write lock. All slices are fresh,
-	// so they stay valid until commit whatever the caller does.
+	// Encode everything before taking the write lock.
 	prep := make([]preparedRecord, len(w.Records))
 	for i, r := range w.Records {
-		if r.ID == "" {
-			return st, fmt.Errorf("%s: record %d has an empty ID", what, i)
-		}
-		if len(r.Cells) != len(w.Layout.Columns) {
-			return st, fmt.Errorf("%s: record %q has %d cells, type %q has %d columns",
-				what, r.ID, len(r.Cells), w.Type, len(w.Layout.Columns))
-		}
-		p := preparedRecord{
-			id:  []byte(r.ID),
-			raw: bytes.Clone(r.Raw),
-			row: encodeRow(w.Generation, r.Cells),
-			ix:  make([][]byte, len(r.Cells)),
-		}
-		if p.raw == nil {
-			p.raw = []byte{}
-		}
-		for c, kind := range w.Layout.Columns {
-			p.ix[c] = indexKey(kind, r.Cells[c], r.ID)
+		p, err := prepare(r, w.Type, w.Layout, w.Generation)
+		if err != nil {
+			if r.ID == "" {
+				return st, fmt.Errorf("%s: record %d has an empty ID", what, i)
+			}
+			return st, fmt.Errorf("%s: %w", what, err)
 		}
 		prep[i] = p
 	}
@@ -214,28 +261,20 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 			if err != nil {
 				return err
 			}
-			count := t.count()
 			for i := range prep {
 				if i%256 == 255 {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
 				}
-				added, changed, err := t.put(&prep[i])
+				res, restored, err := t.put(&prep[i])
 				if err != nil {
 					return fmt.Errorf("record %q: %w", prep[i].id, err)
 				}
-				switch {
-				case added:
-					st.Added++
-					count++
-				case changed:
-					st.Changed++
-				default:
-					st.Unchanged++
-				}
+				st.count(res, restored)
 			}
-			if err := t.touch(tx, count); err != nil {
+			t.maxGen = max(t.maxGen, w.Generation)
+			if err := t.save(tx); err != nil {
 				return err
 			}
 		}
@@ -250,39 +289,78 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 	return st, nil
 }
 
-// put writes one prepared record inside a write transaction.
-func (t *typeBuckets) put(p *preparedRecord) (added, changed bool, err error) {
+// putResult is what put did to one record.
+type putResult int
+
+const (
+	putUnchanged putResult = iota
+	putAdded
+	putChanged
+)
+
+// count adds one put to the stats.
+func (st *WriteStats) count(res putResult, restored bool) {
+	switch res {
+	case putAdded:
+		st.Added++
+	case putChanged:
+		st.Changed++
+	default:
+		st.Unchanged++
+	}
+	if restored {
+		st.Restored++
+	}
+}
+
+// put writes one prepared record inside a write transaction and updates the
+// counters. restored reports that the record was marked removed (it is
+// present now); such a record is never Unchanged.
+func (t *typeBuckets) put(p *preparedRecord) (res putResult, restored bool, err error) {
 	oldRec := t.rec.Get(p.id)
 	oldRow := t.row.Get(p.id)
 	if oldRec == nil && oldRow == nil {
 		if err := t.rec.Put(p.id, p.raw); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 		if err := t.row.Put(p.id, p.row); err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 		for c, k := range p.ix {
 			if err := t.ix[c].Put(k, nil); err != nil {
-				return false, false, err
+				return 0, false, err
 			}
 		}
-		return true, false, nil
+		t.n++
+		return putAdded, false, nil
 	}
-	if oldRec != nil && len(oldRow) >= 8 && bytes.Equal(oldRec, p.raw) && bytes.Equal(oldRow[8:], p.row[8:]) {
-		if !bytes.Equal(oldRow[:8], p.row[:8]) { // restamp the generation
+	if oldRow != nil {
+		mark, err := rowRemoved(oldRow)
+		if err != nil {
+			return 0, false, err
+		}
+		restored = mark != 0
+	}
+	if oldRec != nil && oldRow != nil && bytes.Equal(oldRec, p.raw) && bytes.Equal(oldRow[rowHeader:], p.row[rowHeader:]) {
+		// Same contents: restamp the generation and clear the removed mark.
+		if !bytes.Equal(oldRow[:rowHeader], p.row[:rowHeader]) {
 			if err := t.row.Put(p.id, p.row); err != nil {
-				return false, false, err
+				return 0, false, err
 			}
 		}
-		return false, false, nil
+		if restored {
+			t.removed--
+			return putChanged, true, nil
+		}
+		return putUnchanged, false, nil
 	}
 	// Changed: work out the old index keys before modifying anything (the
 	// old values are not valid after a Put in their bucket).
 	var oldKeys [][]byte
 	if oldRow != nil {
-		_, cells, err := decodeRow(oldRow, nil)
+		_, _, cells, err := decodeRow(oldRow, nil)
 		if err != nil {
-			return false, false, err
+			return 0, false, err
 		}
 		id := string(p.id)
 		for c, kind := range t.layout.Columns {
@@ -294,49 +372,159 @@ func (t *typeBuckets) put(p *preparedRecord) (added, changed bool, err error) {
 	for c, k := range oldKeys {
 		if !bytes.Equal(k, p.ix[c]) {
 			if err := t.ix[c].Delete(k); err != nil {
-				return false, false, err
+				return 0, false, err
 			}
 		}
 	}
 	for c, k := range p.ix {
 		if c >= len(oldKeys) || !bytes.Equal(k, oldKeys[c]) {
 			if err := t.ix[c].Put(k, nil); err != nil {
-				return false, false, err
+				return 0, false, err
 			}
 		}
 	}
 	if err := t.rec.Put(p.id, p.raw); err != nil {
-		return false, false, err
+		return 0, false, err
 	}
 	if err := t.row.Put(p.id, p.row); err != nil {
-		return false, false, err
+		return 0, false, err
 	}
-	return oldRec == nil, oldRec != nil, nil
+	if restored {
+		t.removed--
+	}
+	if oldRec == nil {
+		t.n++
+		return putAdded, restored, nil
+	}
+	return putChanged, restored, nil
 }
 
-// Sweep deletes the records of typ stamped with a generation older than
-// generation (those a full pull did not see again), with their rows and
-// index entries, in transactions of at most 1000 deletions. The last
-// transaction also stores final as the state of stream (unless stream is
-// empty), so an interrupted sweep is finished by running it again.
-func (s *Store) Sweep(ctx context.Context, connector, typ, stream string, generation uint64, final StreamState) (int, error) {
-	what := fmt.Sprintf("sweep %s/%s", connector, typ)
-	var state []byte
-	if stream != "" {
-		var err error
-		if state, err = json.Marshal(final); err != nil {
-			return 0, fmt.Errorf("%s: stream state: %w", what, err)
-		}
+// PutRecord upserts one record outside any stream, in one transaction: after
+// a create or update through the API the store holds the server's version.
+// The record is written present (r.Removed is ignored; a record that was
+// marked removed is Restored). Its generation is kept if the record exists
+// and is present, so a running full pull still restamps or sweeps it as it
+// finds it; a new record, or one that was marked removed, gets the highest
+// generation ever stamped in the type (at least its own), so a later
+// Sweep or MarkRemoved of the current generation does not remove it again.
+// The type is created with layout if new (else layout must match, see
+// ErrLayoutChanged).
+func (s *Store) PutRecord(ctx context.Context, connector, typ string, layout Layout, r Record) (WriteStats, error) {
+	var st WriteStats
+	what := fmt.Sprintf("put record %s/%s/%s", connector, typ, r.ID)
+	if connector == "" || typ == "" {
+		return st, fmt.Errorf("%s: empty connector or type", what)
 	}
-	removed := 0
+	if err := checkLayout(layout); err != nil {
+		return st, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := ctxErr(ctx, what); err != nil {
+		return st, err
+	}
+	p, err := prepare(r, typ, layout, 0)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", what, err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		st = WriteStats{}
+		t, err := openTypeRW(tx, connector, typ, layout)
+		if err != nil {
+			return err
+		}
+		gen := t.maxGen
+		if old := t.row.Get(p.id); old != nil {
+			oldGen, err := rowGeneration(old)
+			if err != nil {
+				return err
+			}
+			if mark, _ := rowRemoved(old); mark == 0 {
+				gen = oldGen
+			} else {
+				gen = max(gen, oldGen)
+			}
+		}
+		binary.BigEndian.PutUint64(p.row, gen) // p.row is fresh and not yet Put
+		res, restored, err := t.put(&p)
+		if err != nil {
+			return err
+		}
+		st.count(res, restored)
+		t.maxGen = max(t.maxGen, gen)
+		return t.save(tx)
+	})
+	if err != nil {
+		return WriteStats{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return st, nil
+}
+
+// DeleteRecords deletes the given records of typ with their rows and index
+// entries, in one transaction (for example after the user deleted them on
+// the server). IDs that do not exist are skipped; it returns how many
+// records were deleted.
+func (s *Store) DeleteRecords(ctx context.Context, connector, typ string, ids []string) (int, error) {
+	what := fmt.Sprintf("delete records %s/%s", connector, typ)
+	if err := ctxErr(ctx, what); err != nil {
+		return 0, err
+	}
+	deleted := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		deleted = 0
+		tb := typeBucket(tx, connector, typ)
+		if tb == nil || len(ids) == 0 {
+			return nil
+		}
+		t, err := loadType(tb, typ)
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if i%256 == 255 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if id == "" {
+				continue
+			}
+			existed, err := t.remove([]byte(id))
+			if err != nil {
+				return err
+			}
+			if existed {
+				deleted++
+			}
+		}
+		if deleted == 0 {
+			return nil
+		}
+		return t.save(tx)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return deleted, nil
+}
+
+// walkChunks walks the rows of typ in ID order in write transactions. Each
+// transaction collects the IDs of up to sweepChunk rows that pick selects
+// and, once its cursor is done, passes them to apply, which changes them and
+// the counters and returns how many it changed; the counters are saved if
+// it changed any. The transaction that reaches the last row (or finds no
+// type) also stores state as the state of stream (unless state is nil).
+// walkChunks returns the sum of apply's counts, also when interrupted.
+func (s *Store) walkChunks(ctx context.Context, what, connector, typ, stream string, state []byte,
+	pick func(gen uint64, mark int64) bool, apply func(t *typeBuckets, ids [][]byte) (int, error)) (int, error) {
+	total := 0
 	var after []byte // last row key examined by the previous chunk
 	for done := false; !done; {
 		if err := ctxErr(ctx, what); err != nil {
-			return removed, err
+			return total, err
 		}
 		n := 0
+		var next []byte
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			n = 0
+			n, next, done = 0, nil, false
 			tb := typeBucket(tx, connector, typ)
 			if tb == nil {
 				done = true
@@ -345,7 +533,7 @@ func (s *Store) Sweep(ctx context.Context, connector, typ, stream string, genera
 				if err != nil {
 					return err
 				}
-				// Collect the victims first; delete after the cursor is done.
+				// Collect the IDs first; change them after the cursor is done.
 				c := t.row.Cursor()
 				var k, v, last []byte
 				if after == nil {
@@ -353,35 +541,32 @@ func (s *Store) Sweep(ctx context.Context, connector, typ, stream string, genera
 				} else if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
 					k, v = c.Next()
 				}
-				var victims [][]byte
-				for ; k != nil && len(victims) < sweepChunk; k, v = c.Next() {
-					gen, err := rowGeneration(v)
-					if err != nil {
-						return fmt.Errorf("record %q: %w", k, err)
+				var ids [][]byte
+				for scanned := 0; k != nil && len(ids) < sweepChunk; k, v = c.Next() {
+					if scanned++; scanned%4096 == 0 {
+						if err := ctx.Err(); err != nil {
+							return err
+						}
 					}
-					if gen < generation {
-						victims = append(victims, bytes.Clone(k))
+					if len(v) < rowHeader {
+						return fmt.Errorf("record %q: %w", k, errBadRow)
+					}
+					if pick(binary.BigEndian.Uint64(v), int64(binary.BigEndian.Uint64(v[8:]))) {
+						ids = append(ids, bytes.Clone(k))
 					}
 					last = k
 				}
 				done = k == nil
-				next := bytes.Clone(last)
-				for _, id := range victims {
-					existed, err := t.remove(id)
-					if err != nil {
+				next = bytes.Clone(last)
+				if len(ids) > 0 {
+					if n, err = apply(t, ids); err != nil {
 						return err
-					}
-					if existed {
-						n++
 					}
 				}
 				if n > 0 {
-					if err := t.touch(tx, t.count()-n); err != nil {
+					if err := t.save(tx); err != nil {
 						return err
 					}
-				}
-				if next != nil {
-					after = next
 				}
 			}
 			if done && state != nil {
@@ -390,11 +575,106 @@ func (s *Store) Sweep(ctx context.Context, connector, typ, stream string, genera
 			return nil
 		})
 		if err != nil {
-			return removed, fmt.Errorf("%s: %w", what, err)
+			return total, fmt.Errorf("%s: %w", what, err)
 		}
-		removed += n
+		total += n
+		if next != nil {
+			after = next
+		}
 	}
-	return removed, nil
+	return total, nil
+}
+
+// encodeFinal encodes the final stream state of a chunked walk (nil if
+// stream is empty).
+func encodeFinal(stream string, final StreamState) ([]byte, error) {
+	if stream == "" {
+		return nil, nil
+	}
+	v, err := json.Marshal(final)
+	if err != nil {
+		return nil, fmt.Errorf("stream state: %w", err)
+	}
+	return v, nil
+}
+
+// removeAll is an apply function of walkChunks that deletes the records.
+func removeAll(t *typeBuckets, ids [][]byte) (int, error) {
+	n := 0
+	for _, id := range ids {
+		existed, err := t.remove(id)
+		if err != nil {
+			return n, err
+		}
+		if existed {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Sweep deletes the records of typ stamped with a generation older than
+// generation (those a full pull did not see again), marked removed or not,
+// with their rows and index entries, in transactions of at most 1000
+// deletions. The last transaction also stores final as the state of stream
+// (unless stream is empty), so an interrupted sweep is finished by running
+// it again.
+func (s *Store) Sweep(ctx context.Context, connector, typ, stream string, generation uint64, final StreamState) (int, error) {
+	what := fmt.Sprintf("sweep %s/%s", connector, typ)
+	state, err := encodeFinal(stream, final)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return s.walkChunks(ctx, what, connector, typ, stream, state,
+		func(gen uint64, _ int64) bool { return gen < generation }, removeAll)
+}
+
+// MarkRemoved is Sweep for a baseline pull: instead of deleting the records
+// of typ stamped with a generation older than generation, it marks those not
+// marked yet as removed at at (records already marked keep their time), in
+// transactions of at most 1000 marks, and returns how many it marked. The
+// records stay readable (Row.Removed, Record.Removed) until Purge deletes
+// them or a write makes them present again. The last transaction also stores
+// final as the state of stream (unless stream is empty); an interrupted run
+// is finished by running it again.
+func (s *Store) MarkRemoved(ctx context.Context, connector, typ, stream string, generation uint64, at time.Time, final StreamState) (marked int, err error) {
+	what := fmt.Sprintf("mark removed %s/%s", connector, typ)
+	mark, err := removedMark(at)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	state, err := encodeFinal(stream, final)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return s.walkChunks(ctx, what, connector, typ, stream, state,
+		func(gen uint64, m int64) bool { return gen < generation && m == 0 },
+		func(t *typeBuckets, ids [][]byte) (int, error) {
+			n := 0
+			for _, id := range ids {
+				v := t.row.Get(id)
+				if v == nil {
+					continue
+				}
+				if err := t.row.Put(id, withRemoved(v, mark)); err != nil {
+					return n, err
+				}
+				n++
+			}
+			t.removed += n
+			return n, nil
+		})
+}
+
+// Purge deletes the records of typ marked removed before removedBefore,
+// with their rows and index entries, in transactions of at most 1000
+// deletions, and returns how many it deleted. Present records are never
+// purged; an interrupted purge is finished by running it again.
+func (s *Store) Purge(ctx context.Context, connector, typ string, removedBefore time.Time) (purged int, err error) {
+	what := fmt.Sprintf("purge %s/%s", connector, typ)
+	cutoff := cutoffMark(removedBefore)
+	return s.walkChunks(ctx, what, connector, typ, "", nil,
+		func(_ uint64, m int64) bool { return m != 0 && m < cutoff }, removeAll)
 }
 
 // DropType deletes every record of one type with its indexes (for example
@@ -416,30 +696,40 @@ func (s *Store) DropType(ctx context.Context, connector, typ string) error {
 	return nil
 }
 
-// Count returns how many records of typ the connector has (0 if none).
+// Count returns how many records of typ the connector has (0 if none),
+// records marked removed included.
 func (s *Store) Count(ctx context.Context, connector, typ string) (int, error) {
-	if err := ctxErr(ctx, "count"); err != nil {
+	return s.metaCount(ctx, "count", connector, typ, keyCount)
+}
+
+// CountRemoved returns how many records of typ are marked removed (0 if
+// none); they are part of Count.
+func (s *Store) CountRemoved(ctx context.Context, connector, typ string) (int, error) {
+	return s.metaCount(ctx, "count removed", connector, typ, keyRemoved)
+}
+
+// metaCount reads one counter of a type's meta bucket.
+func (s *Store) metaCount(ctx context.Context, what, connector, typ string, key []byte) (int, error) {
+	if err := ctxErr(ctx, what); err != nil {
 		return 0, err
 	}
 	n := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if tb := typeBucket(tx, connector, typ); tb != nil {
 			if mb := tb.Bucket(bucketMeta); mb != nil {
-				if v := mb.Get(keyCount); len(v) == 8 {
-					n = int(binary.BigEndian.Uint64(v))
-				}
+				n = int(metaU64(mb, key))
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("count %s/%s: %w", connector, typ, err)
+		return 0, fmt.Errorf("%s %s/%s: %w", what, connector, typ, err)
 	}
 	return n, nil
 }
 
-// Get returns one record with its raw JSON and cells (copied out of the
-// transaction), or an error wrapping ErrNotFound.
+// Get returns one record with its raw JSON, cells and removed mark (copied
+// out of the transaction), or an error wrapping ErrNotFound.
 func (s *Store) Get(ctx context.Context, connector, typ, id string) (Record, error) {
 	what := fmt.Sprintf("get %s/%s/%s", connector, typ, id)
 	if err := ctxErr(ctx, what); err != nil {
@@ -471,15 +761,16 @@ func (t *typeBuckets) record(id []byte) (Record, error) {
 	if raw == nil || rv == nil {
 		return Record{}, ErrNotFound
 	}
-	_, cells, err := decodeRow(rv, nil)
+	_, mark, cells, err := decodeRow(rv, nil)
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{ID: string(id), Raw: json.RawMessage(bytes.Clone(raw)), Cells: cells}, nil
+	return Record{ID: string(id), Raw: json.RawMessage(bytes.Clone(raw)), Cells: cells, Removed: removedTime(mark)}, nil
 }
 
 // RowsByID returns the rows of the given IDs in the same order, skipping IDs
-// that do not exist.
+// that do not exist. Rows of records marked removed are included (with
+// Removed set).
 func (s *Store) RowsByID(ctx context.Context, connector, typ string, ids []string) ([]Row, error) {
 	what := fmt.Sprintf("rows by id %s/%s", connector, typ)
 	if err := ctxErr(ctx, what); err != nil {
@@ -505,11 +796,11 @@ func (s *Store) RowsByID(ctx context.Context, connector, typ string, ids []strin
 			if rv == nil {
 				continue
 			}
-			_, cells, err := decodeRow(rv, nil)
+			_, mark, cells, err := decodeRow(rv, nil)
 			if err != nil {
 				return fmt.Errorf("record %q: %w", id, err)
 			}
-			out = append(out, Row{ID: id, Cells: cells})
+			out = append(out, Row{ID: id, Cells: cells, Removed: removedTime(mark)})
 		}
 		return nil
 	})
@@ -519,7 +810,8 @@ func (s *Store) RowsByID(ctx context.Context, connector, typ string, ids []strin
 	return out, nil
 }
 
-// Each calls fn for every record of typ in ID order. Records are read in
+// Each calls fn for every record of typ in ID order, records marked removed
+// included (with Removed set). Records are read in
 // short read transactions of a few hundred records and fn runs outside them,
 // so fn may use the store (even write); the walk is therefore not one
 // snapshot: records written meanwhile may or may not be seen. An error from

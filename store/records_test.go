@@ -787,6 +787,16 @@ func TestConcurrentReadWrite(t *testing.T) {
 	if _, err := s.Sweep(ctx, "q", "host", "host", 5, StreamState{}); err != nil {
 		t.Fatal(err)
 	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.MarkRemoved(ctx, "q", "host", "host", 9, at, StreamState{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutRecord(ctx, "q", "host", testLayout, testRecord(3, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Purge(ctx, "q", "host", at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	close(done)
 	wg.Wait()
 	close(errs)

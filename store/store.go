@@ -56,19 +56,29 @@ type Store struct {
 	anchors anchorCache
 }
 
-// Bucket names and keys of the on-disk layout (schema version 1):
+// Bucket names and keys of the on-disk layout (schema version 2):
 //
 //	meta        schema -> uint64 BE
+//	            migrating -> uint64 BE target version, only while a chunked
+//	            migration is unfinished (see prepareSchema)
 //	connectors  name -> JSON Connector
 //	c:NAME      per connector:
 //	  streams   stream -> JSON StreamState
 //	  runs      uint64 BE id -> JSON Run
 //	  t:TYPE    per record type:
 //	    rec     id -> raw JSON
-//	    row     id -> uint64 BE generation + encoded cells
+//	    row     id -> uint64 BE generation + uint64 BE removed mark + encoded
+//	            cells (see rowHeader)
 //	    ixN     SortKey(kind, cell N) + 0x00 + id -> empty
-//	    meta    count -> uint64 BE; layout -> one byte per column kind;
-//	            mtx -> uint64 BE id of the last transaction that wrote the type
+//	    meta    count -> uint64 BE number of records (removed ones included);
+//	            removed -> uint64 BE number of records marked removed;
+//	            maxgen -> uint64 BE highest generation ever stamped;
+//	            layout -> one byte per column kind;
+//	            mtx -> uint64 BE id of the last transaction that wrote the type;
+//	            mig2 -> last row key converted, only while the 1 -> 2
+//	            migration has not finished the type
+//
+// Schema version 1 had no removed mark in rows and no removed/maxgen keys.
 var (
 	bucketMeta       = []byte("meta")
 	bucketConnectors = []byte("connectors")
@@ -77,9 +87,13 @@ var (
 	bucketRec        = []byte("rec")
 	bucketRow        = []byte("row")
 	keySchema        = []byte("schema")
+	keyMigrating     = []byte("migrating")
 	keyCount         = []byte("count")
+	keyRemoved       = []byte("removed")
+	keyMaxGen        = []byte("maxgen")
 	keyLayout        = []byte("layout")
 	keyMtx           = []byte("mtx")
+	keyMig2          = []byte("mig2")
 )
 
 const (
@@ -87,19 +101,50 @@ const (
 	typePrefix      = "t:"
 )
 
-// migrations[v] upgrades a store at schema version v to v+1 inside one write
-// transaction. A brand-new file is at version 0, so migrations[0] creates the
-// version 1 layout. len(migrations) must equal SchemaVersion.
-var migrations = []func(tx *bolt.Tx) error{
+// A migration upgrades a store at schema version v to v+1 (migrations[v]).
+// A brand-new file is at version 0, so migrations[0] creates the version 1
+// layout. len(migrations) must equal SchemaVersion.
+//
+// A migration either runs in one write transaction that also stores the new
+// version (oneTx), or is chunked: its first transaction stores the new
+// version together with meta "migrating" = v+1 (so an older qtc refuses the
+// half-converted file with ErrNewerSchema instead of misreading it), the
+// work is done in small resumable transactions, and the last one deletes
+// "migrating". prepareSchema runs an unfinished chunked migration again on
+// the next read-write open, so it must be idempotent.
+type migration func(ctx context.Context, db *bolt.DB) error
+
+var migrations = []migration{
 	// 0 -> 1: top-level buckets.
-	func(tx *bolt.Tx) error {
+	oneTx(1, func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketConnectors} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
 		return nil
-	},
+	}),
+	// 1 -> 2: removed marks in row values, removed and maxgen counters.
+	migrateRowsV2,
+}
+
+// oneTx makes a migration to version to of a single transaction.
+func oneTx(to uint64, fn func(tx *bolt.Tx) error) migration {
+	return func(ctx context.Context, db *bolt.DB) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return db.Update(func(tx *bolt.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			mb, err := tx.CreateBucketIfNotExists(bucketMeta)
+			if err != nil {
+				return err
+			}
+			return mb.Put(keySchema, u64(to))
+		})
+	}
 }
 
 // DefaultPath returns where the store lives unless --db says otherwise:
@@ -119,8 +164,17 @@ func DefaultPath() (string, error) {
 // does not exist. A file that is not a bbolt database is refused with
 // ErrNotStore before bbolt touches it; a store written by a newer qtc is
 // refused with ErrNewerSchema; a store locked by another process is refused
-// with ErrLocked after opt.Timeout.
+// with ErrLocked after opt.Timeout. A store of an older schema is migrated
+// (read-write opens only); see OpenContext.
 func Open(path string, opt Options) (*Store, error) {
+	return OpenContext(context.Background(), path, opt)
+}
+
+// OpenContext is Open with a context that can interrupt a schema migration
+// (the 1 -> 2 migration rewrites every row, in transactions of at most 1000
+// rows). An interrupted migration leaves a consistent store that an older
+// qtc refuses and that the next read-write Open finishes.
+func OpenContext(ctx context.Context, path string, opt Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
@@ -161,7 +215,7 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, path: path}
-	if err := s.prepareSchema(opt.ReadOnly); err != nil {
+	if err := s.prepareSchema(ctx, opt.ReadOnly); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -196,11 +250,12 @@ func openBolt(path string, opt Options) (db *bolt.DB, err error) {
 	}
 }
 
-// prepareSchema checks the schema version and runs pending migrations. It
-// reads first and writes only when something has to change, so a refused
-// store is never modified.
-func (s *Store) prepareSchema(readOnly bool) error {
-	var version uint64
+// prepareSchema checks the schema version and runs pending migrations
+// (first an unfinished chunked one, then the next ones). It reads first and
+// writes only when something has to change, so a refused store is never
+// modified.
+func (s *Store) prepareSchema(ctx context.Context, readOnly bool) error {
+	var version, migrating uint64
 	var foreign string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMeta)
@@ -216,6 +271,12 @@ func (s *Store) prepareSchema(readOnly bool) error {
 			return fmt.Errorf("store %s is %w (bad schema version record); move it away or pass --db", s.path, ErrNotStore)
 		}
 		version = binary.BigEndian.Uint64(v)
+		if v := mb.Get(keyMigrating); v != nil {
+			if len(v) != 8 {
+				return fmt.Errorf("store %s is %w (bad migration record); move it away or pass --db", s.path, ErrNotStore)
+			}
+			migrating = binary.BigEndian.Uint64(v)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
@@ -227,27 +288,27 @@ func (s *Store) prepareSchema(readOnly bool) error {
 	if version > SchemaVersion {
 		return fmt.Errorf("store %s has schema version %d but this qtc understands up to %d (%w); upgrade qtc or use another --db", s.path, version, SchemaVersion, ErrNewerSchema)
 	}
-	if version == SchemaVersion {
+	if migrating != 0 && (migrating != version || version == 0) {
+		return fmt.Errorf("store %s is %w (migration to schema %d recorded at schema %d); move it away or pass --db", s.path, ErrNotStore, migrating, version)
+	}
+	if version == SchemaVersion && migrating == 0 {
 		return nil
 	}
 	if readOnly {
 		if version == 0 {
 			return nil // an empty bbolt file: reads see an empty store
 		}
+		if migrating != 0 {
+			return fmt.Errorf("store %s has an unfinished migration to schema %d; open it read-write once", s.path, migrating)
+		}
 		return fmt.Errorf("store %s has schema version %d and needs migrating to %d; open it read-write once", s.path, version, SchemaVersion)
 	}
-	for v := version; v < SchemaVersion; v++ {
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			if err := migrations[v](tx); err != nil {
-				return err
-			}
-			mb, err := tx.CreateBucketIfNotExists(bucketMeta)
-			if err != nil {
-				return err
-			}
-			return mb.Put(keySchema, u64(v+1))
-		})
-		if err != nil {
+	from := version
+	if migrating != 0 {
+		from = migrating - 1 // finish it first
+	}
+	for v := from; v < SchemaVersion; v++ {
+		if err := migrations[v](ctx, s.db); err != nil {
 			return fmt.Errorf("migrate store %s from schema %d to %d: %w", s.path, v, v+1, err)
 		}
 	}

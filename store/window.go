@@ -88,6 +88,7 @@ func (a *anchorCache) dropConnector(connector string) {
 
 // Rows returns up to n rows of typ in the order o, starting at position
 // offset (0-based). A window past the end returns fewer rows (or none).
+// Records marked removed are included (with Removed set).
 //
 // It walks the column's index with a cursor from the nearest cached anchor
 // at or before offset, so after a first walk any window costs a Seek, at
@@ -158,11 +159,11 @@ func (s *Store) Rows(ctx context.Context, connector, typ string, o Order, offset
 				if rv == nil {
 					return fmt.Errorf("index entry of record %q in column %d has no row", id, o.Column)
 				}
-				_, cells, err := decodeRow(rv, nil)
+				_, mark, cells, err := decodeRow(rv, nil)
 				if err != nil {
 					return fmt.Errorf("record %q: %w", id, err)
 				}
-				out = append(out, Row{ID: string(id), Cells: cells})
+				out = append(out, Row{ID: string(id), Cells: cells, Removed: removedTime(mark)})
 			}
 			pos++
 			if pos%4096 == 0 {
@@ -183,12 +184,22 @@ func (s *Store) Rows(ctx context.Context, connector, typ string, o Order, offset
 }
 
 // Match returns the IDs of the records of typ whose cells satisfy pred, in
-// the order o (the same order Rows uses). It scans every row once in one
-// read transaction, keeping only the sort key and ID of each match.
+// the order o (the same order Rows uses), records marked removed included.
+// It scans every row once in one read transaction, keeping only the sort key
+// and ID of each match.
 //
 // pred must not use the store. The cells slice passed to it is reused
 // between calls (the strings in it may be kept). A nil pred matches all.
 func (s *Store) Match(ctx context.Context, connector, typ string, o Order, pred func(cells []string) bool) ([]string, error) {
+	if pred == nil {
+		return s.MatchRows(ctx, connector, typ, o, nil)
+	}
+	return s.MatchRows(ctx, connector, typ, o, func(cells []string, _ bool) bool { return pred(cells) })
+}
+
+// MatchRows is Match with a predicate that also sees whether the record is
+// marked removed (for example to hide removed records or list only them).
+func (s *Store) MatchRows(ctx context.Context, connector, typ string, o Order, pred func(cells []string, removed bool) bool) ([]string, error) {
 	what := fmt.Sprintf("match %s/%s", connector, typ)
 	if err := ctxErr(ctx, what); err != nil {
 		return nil, err
@@ -234,13 +245,14 @@ func (s *Store) Match(ctx context.Context, connector, typ string, o Order, pred 
 					return err
 				}
 			}
-			if _, cells, err = decodeRow(v, cells); err != nil {
+			var mark int64
+			if _, mark, cells, err = decodeRow(v, cells); err != nil {
 				return fmt.Errorf("record %q: %w", k, err)
 			}
 			if len(cells) != len(t.layout.Columns) {
 				return fmt.Errorf("record %q has %d cells, want %d", k, len(cells), len(t.layout.Columns))
 			}
-			if pred != nil && !pred(cells) {
+			if pred != nil && !pred(cells, mark != 0) {
 				continue
 			}
 			if len(arena) > math.MaxUint32-len(k)-2*maxTextKey {

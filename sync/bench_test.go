@@ -41,7 +41,7 @@ func BenchmarkFullSync(b *testing.B) {
 				}
 				eng := &qsync.Engine{Store: st, Vault: v, PageSize: 200}
 				ctx := context.Background()
-				if _, err := eng.SaveQualys(ctx, qsync.QualysConnector{Name: "b", GatewayURL: srv.URL, Username: d.Username, Password: d.Password}); err != nil {
+				if _, err := eng.SaveQualys(ctx, qsync.QualysConnector{Name: "b", GatewayURL: srv.URL, Username: d.Username, Password: d.Password, Resources: "none"}); err != nil {
 					b.Fatal(err)
 				}
 				start := time.Now()

@@ -25,6 +25,9 @@ func ValidateName(name string) error {
 // An existing connector of the same name is updated in place (its synced data
 // is kept).
 func (e *Engine) SaveQualys(ctx context.Context, q QualysConnector) (store.Connector, error) {
+	if err := q.Resolve(); err != nil {
+		return store.Connector{}, err
+	}
 	if err := q.Validate(); err != nil {
 		return store.Connector{}, err
 	}
@@ -42,7 +45,7 @@ func (e *Engine) SaveQualys(ctx context.Context, q QualysConnector) (store.Conne
 	case c.Kind != KindQualys:
 		return store.Connector{}, fmt.Errorf("connector %s already exists as a %s connector", q.Name, c.Kind)
 	}
-	c.Settings = map[string]string{SettingGatewayURL: q.GatewayURL, SettingUsername: q.Username}
+	c.Settings = q.settings()
 	c.Sealed = map[string]string{SealedPassword: sealed}
 	c.UpdatedAt = now
 	if err := e.Store.PutConnector(ctx, c); err != nil {

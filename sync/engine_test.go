@@ -36,6 +36,7 @@ func newFixture(t *testing.T, opt sim.Options) *fixture {
 	f.open()
 	if _, err := f.engine.SaveQualys(context.Background(), qsync.QualysConnector{
 		Name: "t", GatewayURL: f.url, Username: sim.Defaults(opt).Username, Password: sim.Defaults(opt).Password,
+		Resources: "none", // resource streams have their own tests
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,21 +69,24 @@ func (f *fixture) close() {
 func (f *fixture) assertTruth(typ string, truth [][]byte) {
 	f.t.Helper()
 	ctx := context.Background()
-	n, err := f.engine.Store.Count(ctx, "t", typ)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if n != len(truth) {
-		f.t.Fatalf("%s: store has %d records, simulator %d", typ, n, len(truth))
-	}
 	seen := map[string]bool{}
-	err = f.engine.Store.Each(ctx, "t", typ, func(r store.Record) error {
+	present := 0
+	err := f.engine.Store.Each(ctx, "t", typ, func(r store.Record) error {
 		if seen[r.ID] {
 			return errors.New("duplicate " + r.ID)
 		}
 		seen[r.ID] = true
+		if r.Removed.IsZero() {
+			present++
+		}
 		return nil
 	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if present != len(truth) {
+		f.t.Fatalf("%s: store has %d present records, simulator %d", typ, present, len(truth))
+	}
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -91,6 +95,9 @@ func (f *fixture) assertTruth(typ string, truth [][]byte) {
 		rec, err := f.engine.Store.Get(ctx, "t", typ, id)
 		if err != nil {
 			f.t.Fatalf("%s %s: %v", typ, id, err)
+		}
+		if !rec.Removed.IsZero() {
+			f.t.Fatalf("%s %s is at the source but marked removed", typ, id)
 		}
 		if !bytes.Equal(rec.Raw, raw) {
 			f.t.Fatalf("%s %s: stored bytes differ from served bytes", typ, id)
@@ -194,7 +201,7 @@ func TestFullSyncRemovesRecordsGoneFromSource(t *testing.T) {
 	srv := httptest.NewServer(smaller.Handler())
 	defer srv.Close()
 	pw := sim.Defaults(sim.Options{}).Password
-	if _, err := f.engine.SaveQualys(context.Background(), qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: "demo", Password: pw}); err != nil {
+	if _, err := f.engine.SaveQualys(context.Background(), qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: "demo", Password: pw, Resources: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	run, err := f.engine.Sync(context.Background(), "t", qsync.Options{})
@@ -207,6 +214,10 @@ func TestFullSyncRemovesRecordsGoneFromSource(t *testing.T) {
 		t.Errorf("removed = %d, want %d", got, removed)
 	}
 	f.assertTruth("exceptions", truth)
+	// Records gone from the source stay browsable, marked removed.
+	if n, err := f.engine.Store.CountRemoved(context.Background(), "t", "exceptions"); err != nil || n != removed {
+		t.Errorf("CountRemoved = %d, %v; want %d", n, err, removed)
+	}
 }
 
 // countCommonIDs counts the records of a whose uuid is also in b.
@@ -240,7 +251,7 @@ func TestOneStreamFailingIsPartiallyProcessed(t *testing.T) {
 	f := &fixture{t: t, dir: t.TempDir(), sim: s, url: srv.URL}
 	f.open()
 	d := sim.Defaults(sim.Options{})
-	if _, err := f.engine.SaveQualys(context.Background(), qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: d.Username, Password: d.Password}); err != nil {
+	if _, err := f.engine.SaveQualys(context.Background(), qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: d.Username, Password: d.Password, Resources: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	run, err := f.engine.Sync(context.Background(), "t", qsync.Options{})
@@ -255,7 +266,7 @@ func TestOneStreamFailingIsPartiallyProcessed(t *testing.T) {
 
 func TestWrongPasswordIsErrored(t *testing.T) {
 	f := newFixture(t, sim.Options{Policies: 2, Exceptions: 2})
-	if _, err := f.engine.SaveQualys(context.Background(), qsync.QualysConnector{Name: "t", GatewayURL: f.url, Username: "demo", Password: "wrong"}); err != nil {
+	if _, err := f.engine.SaveQualys(context.Background(), qsync.QualysConnector{Name: "t", GatewayURL: f.url, Username: "demo", Password: "wrong", Resources: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	run, err := f.engine.Sync(context.Background(), "t", qsync.Options{})
@@ -353,7 +364,7 @@ func TestMalformedPageFailsLoudlyAndCommitsNothingOfIt(t *testing.T) {
 	f.open()
 	d := sim.Defaults(sim.Options{})
 	ctx := context.Background()
-	if _, err := f.engine.SaveQualys(ctx, qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: d.Username, Password: d.Password}); err != nil {
+	if _, err := f.engine.SaveQualys(ctx, qsync.QualysConnector{Name: "t", GatewayURL: srv.URL, Username: d.Username, Password: d.Password, Resources: "none"}); err != nil {
 		t.Fatal(err)
 	}
 	run, err := f.engine.Sync(ctx, "t", qsync.Options{})

@@ -98,7 +98,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 		return counts, "", err
 	}
 	now := time.Now().UTC()
-	if st.Phase == store.PhaseSweeping && !opt.Full {
+	if (st.Phase == store.PhaseSweeping || st.Phase == store.PhaseMarking) && !opt.Full {
 		return e.finish(ctx, conn, s, st, counts, emit)
 	}
 	mode, window, from, gen := choose(s, st, opt.Full, now)
@@ -159,7 +159,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 			LastSuccess: st.LastSuccess, LastFull: st.LastFull,
 		}
 		if f.page.last {
-			next.Phase = store.PhaseSweeping
+			next.Phase = store.PhaseMarking
 			next.NextPage, next.Marker = 0, ""
 		}
 		ws, err := e.Store.WritePage(ctx, store.PageWrite{
@@ -173,6 +173,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 		counts.Added += ws.Added
 		counts.Changed += ws.Changed
 		counts.Unchanged += ws.Unchanged
+		counts.Restored += ws.Restored
 		done := counts.Added + counts.Changed + counts.Unchanged
 		emit(Event{Phase: "paging", Page: counts.Pages, Records: done, Total: total, Rate: float64(done) / time.Since(start).Seconds(), Counts: counts})
 		if f.page.last {
@@ -201,10 +202,22 @@ func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.Str
 	}
 	emit(Event{Phase: "sweeping", Total: st.Total, Records: records, Page: counts.Pages, Counts: counts})
 	final.LastFull = now
-	removed, err := e.Store.Sweep(ctx, conn, s.typ.Name, s.typ.Name, st.Generation, final)
-	counts.Removed += removed
+	// What the full pull did not see is gone from the source: mark it
+	// removed (still browsable), then purge what has been removed for
+	// longer than the retention.
+	marked, err := e.Store.MarkRemoved(ctx, conn, s.typ.Name, s.typ.Name, st.Generation, now, final)
+	counts.Removed += marked
 	if err != nil {
-		return counts, mode, fmt.Errorf("%s: sweep: %w", s.typ.Name, err)
+		return counts, mode, fmt.Errorf("%s: mark removed: %w", s.typ.Name, err)
+	}
+	retention := s.retention
+	if retention == 0 {
+		retention = defaultRetention
+	}
+	purged, err := e.Store.Purge(ctx, conn, s.typ.Name, now.Add(-retention))
+	counts.Purged += purged
+	if err != nil {
+		return counts, mode, fmt.Errorf("%s: purge: %w", s.typ.Name, err)
 	}
 	emit(Event{Phase: "done", Total: st.Total, Records: records, Page: counts.Pages, Counts: counts})
 	return counts, mode, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"qtc/api/qualys"
 	"qtc/store"
@@ -16,6 +17,7 @@ const KindQualys = "qualys"
 // Settings keys of a Qualys connector.
 const (
 	SettingGatewayURL = "gatewayURL"
+	SettingAPIURL     = "apiURL"
 	SettingUsername   = "username"
 	SealedPassword    = "password"
 )
@@ -74,13 +76,17 @@ func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
 		},
 	}
 	var out []stream
-	for _, t := range catalog.ForKind(KindQualys) {
-		f, ok := fetchers[t.Name]
-		if !ok || !wanted(opt, t.Name) {
-			continue
+	for _, name := range []string{"policies", "exceptions"} {
+		t, _ := catalog.Lookup(name)
+		if wanted(opt, name) {
+			out = append(out, stream{typ: t, fetch: fetchers[name]})
 		}
-		out = append(out, stream{typ: t, fetch: f})
 	}
+	resources, err := e.resourceStreams(c, conn, opt)
+	if err != nil {
+		return plan{}, err
+	}
+	out = append(out, resources...)
 	gateway := conn.Settings[SettingGatewayURL]
 	return plan{
 		streams:  out,
@@ -100,10 +106,50 @@ func springRaw[T any](p *qualys.SpringPage[T], at cursor) rawPage {
 
 // QualysConnector is what `connector add qualys` needs.
 type QualysConnector struct {
-	Name       string
+	Name string
+	// Platform ("US1", "UK1", …) or APIURL (e.g. qualysapi.qg1.apps.qualys.co.uk,
+	// seed 004) picks the platform's URLs; GatewayURL overrides the gateway.
+	Platform   string
+	APIURL     string
 	GatewayURL string
 	Username   string
 	Password   string
+	// Resources, Baseline and Retention shape the resource streams (see
+	// SettingResources, SettingBaseline, SettingRetention); empty = default.
+	Resources string
+	Baseline  string
+	Retention string
+}
+
+// Resolve fills GatewayURL (and APIURL) from Platform or APIURL. Explicit
+// URLs win.
+func (q *QualysConnector) Resolve() error {
+	var p qualys.Platform
+	switch {
+	case q.Platform != "":
+		var ok bool
+		if p, ok = qualys.PlatformByID(q.Platform); !ok {
+			ids := make([]string, len(qualys.Platforms))
+			for i, pl := range qualys.Platforms {
+				ids[i] = pl.ID
+			}
+			return fmt.Errorf("--platform %q is not one of %s", q.Platform, strings.Join(ids, ", "))
+		}
+	case q.APIURL != "" && q.GatewayURL == "":
+		var err error
+		if p, err = qualys.PlatformFromURL(q.APIURL); err != nil {
+			return fmt.Errorf("--api-url: %w", err)
+		}
+	default:
+		return nil
+	}
+	if q.GatewayURL == "" {
+		q.GatewayURL = p.Gateway
+	}
+	if q.APIURL == "" {
+		q.APIURL = p.APIServer
+	}
+	return nil
 }
 
 // Validate checks every field and names the first bad one.
@@ -111,8 +157,11 @@ func (q QualysConnector) Validate() error {
 	if err := ValidateName(q.Name); err != nil {
 		return err
 	}
+	if err := q.Resolve(); err != nil {
+		return err
+	}
 	if q.GatewayURL == "" {
-		return fmt.Errorf("--gateway-url is required (e.g. https://gateway.qg1.apps.qualys.com)")
+		return fmt.Errorf("--platform or --gateway-url is required (e.g. --platform US1, or --gateway-url https://gateway.qg1.apps.qualys.com)")
 	}
 	u, err := url.Parse(q.GatewayURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -124,5 +173,25 @@ func (q QualysConnector) Validate() error {
 	if q.Password == "" {
 		return fmt.Errorf("password is empty: set QTC_PASSWORD or type it at the prompt")
 	}
+	if _, err := ResourceScope(store.Connector{Settings: map[string]string{SettingResources: q.Resources}}); err != nil {
+		return fmt.Errorf("--resources: %w", err)
+	}
+	if _, ok := Baselines[q.Baseline]; q.Baseline != "" && !ok {
+		return fmt.Errorf("--baseline %q is not weekly, fortnightly, triweekly or monthly", q.Baseline)
+	}
+	if _, err := ParseRetention(q.Retention); err != nil {
+		return err
+	}
 	return nil
+}
+
+// settings are the connector's stored (non-secret) settings.
+func (q QualysConnector) settings() map[string]string {
+	s := map[string]string{SettingGatewayURL: q.GatewayURL, SettingUsername: q.Username}
+	for k, v := range map[string]string{SettingAPIURL: q.APIURL, SettingResources: q.Resources, SettingBaseline: q.Baseline, SettingRetention: q.Retention} {
+		if v != "" {
+			s[k] = v
+		}
+	}
+	return s
 }

@@ -237,6 +237,11 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusMsg:
 		a.setStatus(msg)
 		return a, nil
+	case deletedMsg:
+		a.setStatus(statusMsg{text: fmt.Sprintf("deleted %q (%d record)", msg.name, len(msg.ids))})
+		return a, a.forwardAll(storeChangedMsg{connector: msg.connector})
+	case storeChangedMsg:
+		return a, tea.Batch(a.forwardAll(msg), a.loadConnState())
 	case syncEventMsg, syncDoneMsg:
 		cmd := a.handleSync(msg)
 		return a, cmd

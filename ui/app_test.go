@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"sort"
@@ -154,8 +155,17 @@ func (h *harness) exceptionNames() []string {
 
 func TestOpensOnFirstTypeOfConnector(t *testing.T) {
 	h := newHarness(t, 160, 30)
-	h.contains("qtc ▸ t ▸ exceptions", "250 records", "Processed", "NAME", "STATE")
+	h.contains("qtc ▸ t ▸ policies", "40 records", "Processed", "TITLE", "CONTROLS")
+	h.open("exceptions")
+	h.contains("qtc ▸ t ▸ exceptions", "250 records", "NAME", "STATE")
 	h.contains(h.exceptionNames()[0])
+}
+
+// open switches to a type's screen through the command line.
+func (h *harness) open(typ string) {
+	h.keys(":")
+	h.typeText(typ)
+	h.keys("enter")
 }
 
 func TestEveryFrameFitsTheTerminal(t *testing.T) {
@@ -194,30 +204,54 @@ func TestCommandLineSwitchesScreens(t *testing.T) {
 
 func TestFilterNarrowsAndEscClears(t *testing.T) {
 	h := newHarness(t, 120, 30)
+	h.open("exceptions")
 	names := h.exceptionNames()
 	target := names[len(names)/2]
 	h.keys("/")
 	if !h.app.top().Capturing() {
 		t.Fatal("filter does not capture keys")
 	}
-	h.typeText(target)
+	h.typeText(`"` + target + `"`)
 	// 'q' typed into the filter must not quit: the app still renders.
 	h.contains(target, "1 of 250 records")
 	h.keys("enter")
-	h.contains("filter: " + target)
+	h.contains(`filter: "` + target + `"`)
 	h.keys("esc")
 	h.contains("250 records")
 	if strings.Contains(h.screen(), "of 250 records") {
 		t.Fatal("esc did not clear the filter")
 	}
 	h.keys("/")
-	h.typeText("!" + target)
+	h.typeText(`!"` + target + `"`)
 	h.keys("enter")
 	h.contains("249 of 250 records")
 }
 
+func TestFilterLanguageByColumnAndErrors(t *testing.T) {
+	h := newHarness(t, 120, 30)
+	h.open("exceptions")
+	want := 0
+	for _, raw := range h.sim.ExceptionRecords() {
+		var e struct{ State string }
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.State == "EXPIRED" {
+			want++
+		}
+	}
+	h.keys("/")
+	h.typeText("state=expired")
+	h.keys("enter")
+	h.contains(fmt.Sprintf("%d of 250 records", want))
+	h.keys("/")
+	h.typeText(" bogus:x")
+	h.contains(`"bogus:x": no column`)
+}
+
 func TestDetailShowsFieldsAndRawJSON(t *testing.T) {
 	h := newHarness(t, 120, 40)
+	h.open("exceptions")
 	first := h.exceptionNames()[0]
 	h.keys("enter")
 	h.contains("Fields", "JSON", "uuid", "startingDate", first)
@@ -229,6 +263,7 @@ func TestDetailShowsFieldsAndRawJSON(t *testing.T) {
 
 func TestSortByColumnShowsDirection(t *testing.T) {
 	h := newHarness(t, 120, 30)
+	h.open("exceptions")
 	h.keys("2")
 	h.contains("sorted by STATE ▲", "STATE ▲")
 	h.keys("2")
@@ -240,11 +275,12 @@ func TestHelpListsBindings(t *testing.T) {
 	h.keys("?")
 	h.contains("filter", "sort by column", "command", ":exceptions", ":policies", ":connectors")
 	h.keys("esc")
-	h.contains("NAME")
+	h.contains("TITLE")
 }
 
 func TestSyncFromTUIShowsProgressAndOutcome(t *testing.T) {
 	h := newHarness(t, 120, 30)
+	h.open("exceptions")
 	h.keys("ctrl+r")
 	h.contains("Sync of t", "exceptions", "policies", "Processed")
 	h.keys("esc")

@@ -86,22 +86,27 @@ func (c *cmdline) update(msg tea.KeyPressMsg) (done bool, cmd tea.Cmd) {
 // command it is a prefix of.
 func resolve(v string) (string, bool) {
 	all := completions()
+	lv := strings.ToLower(v)
 	for _, n := range all {
-		if n == v {
+		if strings.ToLower(n) == lv {
 			return n, true
 		}
 	}
-	if v == "q" || v == "q!" {
+	if lv == "q" || lv == "q!" {
 		return "quit", true
 	}
 	var hits []string
 	for _, n := range all {
-		if strings.HasPrefix(n, v) {
+		if strings.HasPrefix(strings.ToLower(n), lv) {
 			hits = append(hits, n)
 		}
 	}
 	if len(hits) == 1 {
 		return hits[0], true
+	}
+	// Any {cloud}/{RESOURCE_TYPE} opens a generic resource screen.
+	if t, ok := catalog.Generic(v); ok {
+		return t.Name, true
 	}
 	return "", false
 }

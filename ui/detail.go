@@ -20,6 +20,7 @@ import (
 // record, indented).
 type detailScreen struct {
 	env  *env
+	conn string
 	typ  catalog.Type
 	rec  store.Record
 	tab  int
@@ -30,25 +31,50 @@ type detailScreen struct {
 }
 
 var detailKeys = struct {
-	NextTab, PrevTab key.Binding
+	NextTab, PrevTab, Refresh key.Binding
 }{
+	Refresh: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "refresh from server")),
 	NextTab: key.NewBinding(key.WithKeys("tab", "right", "l"), key.WithHelp("tab", "next tab")),
 	PrevTab: key.NewBinding(key.WithKeys("shift+tab", "left", "h"), key.WithHelp("shift+tab", "prev tab")),
 }
 
-func newDetailScreen(e *env, t catalog.Type, rec store.Record) *detailScreen {
-	d := &detailScreen{env: e, typ: t, rec: rec, tabs: []string{"Fields", "JSON"}}
-	d.content = []string{fieldsText(rec.Raw), prettyJSON(rec.Raw)}
+func newDetailScreen(e *env, conn string, t catalog.Type, rec store.Record) *detailScreen {
+	d := &detailScreen{env: e, conn: conn, typ: t, tabs: []string{"Fields", "JSON"}}
 	d.vp = viewport.New(viewport.WithWidth(80), viewport.WithHeight(20))
 	d.vp.SoftWrap = true
-	d.vp.SetContent(d.content[0])
+	d.setRecord(rec)
 	return d
+}
+
+// setRecord renders the tabs of a record once, when it loads.
+func (d *detailScreen) setRecord(rec store.Record) {
+	d.rec = rec
+	d.content = []string{fieldsText(rec.Raw), prettyJSON(rec.Raw)}
+	d.vp.SetContent(d.content[d.tab])
+}
+
+// refreshable: records with a single-record read on the server.
+func (d *detailScreen) refreshable() bool {
+	return d.typ.Name == "exceptions" || d.typ.Cloud != ""
+}
+
+// refreshedMsg carries a record re-read from the server.
+type refreshedMsg struct {
+	rec store.Record
+	err error
 }
 
 func (d *detailScreen) Init() tea.Cmd { return nil }
 
 func (d *detailScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
+	case refreshedMsg:
+		if msg.err != nil {
+			return d, statusErr(msg.err)
+		}
+		d.setRecord(msg.rec)
+		conn := d.conn
+		return d, tea.Batch(status("refreshed from the server"), func() tea.Msg { return storeChangedMsg{connector: conn} })
 	case sizeMsg:
 		d.vp.SetWidth(msg.Width)
 		d.vp.SetHeight(max(msg.Height-2, 1))
@@ -57,6 +83,18 @@ func (d *detailScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		switch {
 		case key.Matches(msg, keys.Back):
 			return d, pop
+		case d.refreshable() && key.Matches(msg, detailKeys.Refresh):
+			e, conn, typ, id := d.env, d.conn, d.typ, d.rec.ID
+			return d, tea.Batch(status("refreshing "+id+" from the server…"), func() tea.Msg {
+				var rec store.Record
+				var err error
+				if typ.Name == "exceptions" {
+					rec, err = e.engine.RefreshException(e.ctx, conn, id)
+				} else {
+					rec, err = e.engine.RefreshResource(e.ctx, conn, typ.Name, id)
+				}
+				return refreshedMsg{rec: rec, err: err}
+			})
 		case key.Matches(msg, detailKeys.NextTab):
 			d.setTab((d.tab + 1) % len(d.tabs))
 			return d, nil
@@ -95,7 +133,11 @@ func (d *detailScreen) View(width, height int) string {
 	title := st.Title.Render(d.title())
 	head := strings.Join(tabs, " ") + "  " + title
 	pct := fmt.Sprintf("%3.0f%%", d.vp.ScrollPercent()*100)
-	return fit(head+"\n"+d.vp.View()+"\n"+st.Dim.Render(d.rec.ID+" · "+pct), width, height)
+	foot := d.rec.ID + " · " + pct
+	if !d.rec.Removed.IsZero() {
+		foot += " · removed at the source " + d.rec.Removed.Local().Format("2006-01-02 15:04")
+	}
+	return fit(head+"\n"+d.vp.View()+"\n"+st.Dim.Render(foot), width, height)
 }
 
 // title is the record's first column (its name or title) or its ID.
@@ -109,6 +151,9 @@ func (d *detailScreen) title() string {
 func (d *detailScreen) Crumb() string { return d.title() }
 
 func (d *detailScreen) Keys() []key.Binding {
+	if d.refreshable() {
+		return []key.Binding{detailKeys.NextTab, detailKeys.Refresh, keys.Back}
+	}
 	return []key.Binding{detailKeys.NextTab, keys.Back}
 }
 

@@ -30,7 +30,15 @@ func (a *app) helpView(width, height int) string {
 	section("Moving", navKeys)
 	section("Everywhere", []key.Binding{keys.Command, keys.Help, keys.Back, keys.Sync, keys.Connectors, keys.Quit})
 	b.WriteString(s.HelpTitle.Render("Commands") + "\n")
-	b.WriteString("  :" + strings.Join(completions(), "  :") + "\n\n")
+	line := " "
+	for _, c := range completions() {
+		if len(line)+len(c)+3 > width && line != " " {
+			b.WriteString(line + "\n")
+			line = " "
+		}
+		line += " :" + c
+	}
+	b.WriteString(line + "\n\n")
 	b.WriteString(s.Dim.Render("esc or ? closes this help"))
 	return fit(b.String(), width, height)
 }

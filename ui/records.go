@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"qtc/api/qualys"
 	"qtc/store"
 	"qtc/sync/catalog"
+	"qtc/ui/filter"
 	"qtc/ui/vlist"
 )
 
@@ -26,13 +27,15 @@ type recordsScreen struct {
 	list  vlist.Model
 	order store.Order
 
-	total int // records of the type
+	total   int // records of the type
+	removed int // of which marked removed at the source
 	// filter state: the applied query (or "") and the query being typed.
 	filtering bool
 	input     textinput.Model
 	query     string
 	matched   int // rows matching query, -1 without a filter
 	filterSeq int
+	filterErr error
 	countSeq  int
 	width     int
 	height    int
@@ -40,8 +43,11 @@ type recordsScreen struct {
 
 var (
 	recordKeys = struct {
-		Filter, Open, Sort, Reverse key.Binding
+		Filter, Open, Sort, Reverse, New, Edit, Delete key.Binding
 	}{
+		New:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new")),
+		Edit:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Delete:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Sort:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9", "sort by column (again: reverse)")),
@@ -59,7 +65,7 @@ func newRecordsScreen(e *env, conn string, t catalog.Type) *recordsScreen {
 		}
 	}
 	in := newTextInput("/", 200)
-	in.Placeholder = "filter: text in any column, !text to exclude"
+	in.Placeholder = `text, "a phrase", !exclude, column:text, column=value, column>N, tag:key=value`
 	s := &recordsScreen{
 		env: e, conn: conn, typ: t,
 		list:    vlist.New(conn+"/"+t.Name, cols),
@@ -75,9 +81,10 @@ func newRecordsScreen(e *env, conn string, t catalog.Type) *recordsScreen {
 // Messages of the records screen.
 type (
 	countMsg struct {
-		seq int
-		n   int
-		err error
+		seq     int
+		n       int
+		removed int
+		err     error
 	}
 	filterTickMsg struct{ seq int }
 	filterDoneMsg struct {
@@ -100,7 +107,11 @@ func (s *recordsScreen) reload() tea.Cmd {
 	seq, e, conn, typ := s.countSeq, s.env, s.conn, s.typ.Name
 	return func() tea.Msg {
 		n, err := e.store.Count(e.ctx, conn, typ)
-		return countMsg{seq: seq, n: n, err: err}
+		if err != nil {
+			return countMsg{seq: seq, err: err}
+		}
+		removed, err := e.store.CountRemoved(e.ctx, conn, typ)
+		return countMsg{seq: seq, n: n, removed: removed, err: err}
 	}
 }
 
@@ -119,7 +130,7 @@ func (s *recordsScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if msg.err != nil && !errors.Is(msg.err, store.ErrNotFound) {
 			return s, statusErr(msg.err)
 		}
-		s.total = msg.n
+		s.total, s.removed = msg.n, msg.removed
 		return s, s.runFilter()
 	case filterTickMsg:
 		if msg.seq != s.filterSeq {
@@ -144,7 +155,7 @@ func (s *recordsScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		if msg.err != nil {
 			return s, statusErr(msg.err)
 		}
-		return s, push(newDetailScreen(s.env, s.typ, msg.rec))
+		return s, push(newDetailScreen(s.env, s.conn, s.typ, msg.rec))
 	case storeChangedMsg:
 		if msg.connector == s.conn {
 			return s, s.reload()
@@ -196,6 +207,40 @@ func (s *recordsScreen) updateKey(msg tea.KeyPressMsg) (Screen, tea.Cmd) {
 		}
 		s.list = s.list.SetSort(s.order.Column, s.order.Desc)
 		return s, s.reload()
+	case s.editable() && key.Matches(msg, recordKeys.New):
+		return s, push(newExceptionForm(s.env, s.conn, "", qualys.ExceptionInput{}))
+	case s.editable() && key.Matches(msg, recordKeys.Edit):
+		row, ok := s.list.Selected()
+		if !ok {
+			return s, nil
+		}
+		e, conn, typ := s.env, s.conn, s.typ.Name
+		return s, func() tea.Msg {
+			rec, err := e.store.Get(e.ctx, conn, typ, row.ID)
+			if err != nil {
+				return statusMsg{text: err.Error(), err: true}
+			}
+			return pushMsg{newExceptionForm(e, conn, rec.ID, exceptionInputOf(rec.Raw))}
+		}
+	case s.editable() && key.Matches(msg, recordKeys.Delete):
+		row, ok := s.list.Selected()
+		if !ok {
+			return s, nil
+		}
+		name := row.ID
+		if len(row.Cells) > 0 {
+			name = row.Cells[0]
+		}
+		e, conn := s.env, s.conn
+		del := func() tea.Msg {
+			ids, err := e.engine.DeleteExceptions(e.ctx, conn, []string{row.ID})
+			if err != nil {
+				return statusMsg{text: err.Error(), err: true}
+			}
+			return deletedMsg{connector: conn, ids: ids, name: name}
+		}
+		return s, push(newConfirm(s.env, "Delete this exception on the server?",
+			fmt.Sprintf("%q\n%s\n\nIt is deleted in Qualys TotalCloud, then from the local store.", name, row.ID), del))
 	case key.Matches(msg, recordKeys.Reverse):
 		s.order.Desc = !s.order.Desc
 		s.list = s.list.SetSort(s.order.Column, s.order.Desc)
@@ -250,57 +295,20 @@ func (s *recordsScreen) runFilter() tea.Cmd {
 		s.list, cmd = s.list.SetSource(storeSource{st: s.env.store, conn: s.conn, typ: s.typ.Name, order: s.order, n: s.total})
 		return cmd
 	}
+	titles := make([]string, len(s.typ.Columns))
+	for i, c := range s.typ.Columns {
+		titles[i] = c.Title
+	}
+	pred, err := filter.Parse(s.query, titles)
+	s.filterErr = err
+	if err != nil {
+		return nil // the footer shows the error; the list keeps the last result
+	}
 	seq, e, conn, typ, order := s.filterSeq, s.env, s.conn, s.typ.Name, s.order
-	pred := MatchQuery(s.query)
 	return func() tea.Msg {
 		ids, err := e.store.Match(e.ctx, conn, typ, order, pred)
 		return filterDoneMsg{seq: seq, ids: ids, err: err}
 	}
-}
-
-// MatchQuery builds the row predicate of a filter: a case-insensitive
-// substring of any cell; a leading "!" keeps the rows that do not match.
-func MatchQuery(q string) func(cells []string) bool {
-	neg := strings.HasPrefix(q, "!")
-	if neg {
-		q = q[1:]
-	}
-	q = strings.ToLower(q)
-	return func(cells []string) bool {
-		hit := false
-		for _, c := range cells {
-			if containsFold(c, q) {
-				hit = true
-				break
-			}
-		}
-		return hit != neg
-	}
-}
-
-// containsFold reports whether lower-cased needle occurs in s, ignoring ASCII
-// case without allocating.
-func containsFold(s, needle string) bool {
-	if needle == "" {
-		return true
-	}
-	n := len(needle)
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != needle[j] {
-				break
-			}
-		}
-		if j == n {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *recordsScreen) listHeight() int { return max(s.height-1, 2) }
@@ -312,6 +320,9 @@ func (s *recordsScreen) View(width, height int) string {
 	switch {
 	case s.filtering:
 		foot = s.input.View()
+		if s.filterErr != nil {
+			foot += "  " + st.Error.Render(s.filterErr.Error())
+		}
 	default:
 		col := s.typ.Columns[s.order.Column].Title
 		dir := "▲"
@@ -325,6 +336,15 @@ func (s *recordsScreen) View(width, height int) string {
 		foot = st.Dim.Render(fmt.Sprintf("%s · sorted by %s %s", pos, col, dir))
 		if s.query != "" {
 			foot += st.Dim.Render(" · filter: ") + st.Prompt.Render(s.query)
+			if s.filterErr != nil {
+				foot += "  " + st.Error.Render(s.filterErr.Error())
+			}
+		}
+		if s.removed > 0 {
+			foot += st.Dim.Render(fmt.Sprintf(" · %s removed at source (%s)", commas(s.removed), markRemoved))
+		}
+		if s.typ.Marker != nil {
+			foot += st.Dim.Render(" · " + catalog.MarkEnded + " ended, " + catalog.MarkEndingSoon + " ends within 7 days")
 		}
 		if s.list.Loading() {
 			foot += st.Dim.Render(" · loading…")
@@ -336,7 +356,21 @@ func (s *recordsScreen) View(width, height int) string {
 func (s *recordsScreen) Crumb() string { return s.typ.Name }
 
 func (s *recordsScreen) Keys() []key.Binding {
-	return []key.Binding{recordKeys.Open, recordKeys.Filter, recordKeys.Sort, recordKeys.Reverse, keys.Sync}
+	ks := []key.Binding{recordKeys.Open, recordKeys.Filter, recordKeys.Sort, recordKeys.Reverse}
+	if s.editable() {
+		ks = append(ks, recordKeys.New, recordKeys.Edit, recordKeys.Delete)
+	}
+	return append(ks, keys.Sync)
+}
+
+// editable: exceptions can be created, edited and deleted from their list.
+func (s *recordsScreen) editable() bool { return s.typ.Name == "exceptions" }
+
+// deletedMsg reports records deleted on the server and in the store.
+type deletedMsg struct {
+	connector string
+	ids       []string
+	name      string
 }
 
 func (s *recordsScreen) Capturing() bool { return s.filtering }
@@ -384,18 +418,30 @@ func (s idSource) Rows(ctx context.Context, offset, n int) ([]vlist.Row, error) 
 // analyst's local time to the minute. It runs for one window of rows only.
 func toVRows(typ string, rows []store.Row) []vlist.Row {
 	t, _ := catalog.Lookup(typ)
+	now := time.Now()
 	out := make([]vlist.Row, len(rows))
 	for i, r := range rows {
+		mark := ""
+		switch {
+		case !r.Removed.IsZero():
+			mark = markRemoved
+		case t.Marker != nil:
+			mark = t.Marker(r.Cells, now)
+		}
 		// The store hands out copies, so the cells can be rewritten here.
 		for c, col := range t.Columns {
 			if col.Kind == store.Time && c < len(r.Cells) {
 				r.Cells[c] = displayTime(r.Cells[c])
 			}
 		}
-		out[i] = vlist.Row{ID: r.ID, Cells: r.Cells}
+		out[i] = vlist.Row{ID: r.ID, Cells: r.Cells, Mark: mark}
 	}
 	return out
 }
+
+// markRemoved flags a record the last full pull no longer found at the
+// source; it stays browsable until the retention purges it.
+const markRemoved = "-"
 
 // displayTime formats an API timestamp as local "2006-01-02 15:04"; a value
 // it cannot parse is shown as it is.

@@ -1,5 +1,7 @@
 // Package qualys is a client for the Qualys TotalCloud gateway API: JWT
-// authentication and the paged policy and exception lists.
+// authentication, the paged policy and exception lists, exception CRUD, the
+// resource inventory (Spring, marker and single-object answers), Azure
+// tenant (org) connector creation, and the table of Qualys platforms.
 //
 // A Client authenticates against {gateway}/auth, keeps the JWT it gets back
 // (re-authenticating shortly before it expires, or once after a 401), and
@@ -10,7 +12,10 @@
 // Rate limits (409/429) are waited out as the server asks, for at most
 // Config.MaxWait per call; 5xx answers and network errors are retried with
 // capped, jittered exponential backoff, at most Config.MaxAttempts times.
-// The password and the token never appear in errors or logs.
+// Creating calls (POST) are never sent twice once they may have reached the
+// server, unless the server said it did not process them (401, 409, 429).
+// The password, the token and connector secrets never appear in errors or
+// logs.
 package qualys
 
 import (
@@ -229,4 +234,31 @@ func (c *Client) endpoint(path string, q url.Values) string {
 	u.RawPath = ""
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// endpointf is endpoint for a path template whose %s verbs are replaced by
+// segs, each escaped with url.PathEscape (so "a/b" stays one segment).
+func (c *Client) endpointf(q url.Values, format string, segs ...string) string {
+	plain := make([]any, len(segs))
+	escaped := make([]any, len(segs))
+	for i, s := range segs {
+		plain[i], escaped[i] = s, url.PathEscape(s)
+	}
+	u := *c.base
+	u.Path = c.base.Path + fmt.Sprintf(format, plain...)
+	u.RawPath = c.base.EscapedPath() + fmt.Sprintf(format, escaped...)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// checkSegment rejects a path segment argument that is empty or that a
+// proxy could resolve to another path ("." and "..").
+func checkSegment(op, name, v string) error {
+	switch strings.TrimSpace(v) {
+	case "":
+		return fmt.Errorf("qualys: %s: %s is empty", op, name)
+	case ".", "..":
+		return fmt.Errorf("qualys: %s: %s %q is not a valid path segment", op, name, v)
+	}
+	return nil
 }

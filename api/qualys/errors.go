@@ -21,6 +21,9 @@ type APIError struct {
 
 	wait   time.Duration // wait the server asked for (409/429), if known
 	waited time.Duration // total time this call already waited on rate limits
+
+	maybeApplied bool   // a request that must not be repeated got a 5xx: it may have taken effect
+	hint         string // replaces the status-based hint when set
 }
 
 // maxMessageInError bounds how much of Message Error() repeats.
@@ -71,6 +74,9 @@ func (e *APIError) Error() string {
 // Hint says what the user can do about the error, or "" when there is
 // nothing specific to suggest.
 func (e *APIError) Hint() string {
+	if e.hint != "" {
+		return e.hint
+	}
 	switch s := e.StatusCode; {
 	case s == http.StatusUnauthorized:
 		return "check the username and password, and that the account has API access"
@@ -83,6 +89,8 @@ func (e *APIError) Hint() string {
 			return fmt.Sprintf("rate or concurrency limit reached; the server asks to wait %s (X-RateLimit-ToWait-Sec) before retrying", e.wait.Round(time.Second))
 		}
 		return "rate or concurrency limit reached; wait the time given in X-RateLimit-ToWait-Sec before retrying"
+	case s >= 500 && e.maybeApplied:
+		return "Qualys-side error; the change may have been applied anyway, so it was not sent again: check whether it took effect before retrying"
 	case s >= 500:
 		return "Qualys-side error; retry later"
 	case s >= 200 && s < 300:

@@ -41,7 +41,8 @@ type Policy struct {
 }
 
 // Exception is one TotalCloud exception as returned by GET
-// /rest/v1/exceptions/list. Dates are kept as the server's strings.
+// /rest/v1/exceptions/list, and by the get, create and update calls. Dates
+// are kept as the server's strings.
 type Exception struct {
 	UUID         string `json:"uuid"`
 	Name         string `json:"name"`

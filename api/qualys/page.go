@@ -164,3 +164,97 @@ func contentOffsets(body []byte) []int64 {
 	}
 	return offsets
 }
+
+// isJSONSpace reports whether b is JSON whitespace.
+func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+
+// trimJSONSpace returns the sub-slice of b without leading and trailing
+// JSON whitespace, and the offset where it starts.
+func trimJSONSpace(b []byte) ([]byte, int) {
+	start, end := 0, len(b)
+	for start < end && isJSONSpace(b[start]) {
+		start++
+	}
+	for end > start && isJSONSpace(b[end-1]) {
+		end--
+	}
+	return b[start:end], start
+}
+
+// jsonKind names the kind of JSON value that starts with b.
+func jsonKind(b byte) string {
+	switch {
+	case b == '{':
+		return "a JSON object"
+	case b == '[':
+		return "a JSON array"
+	case b == '"':
+		return "a JSON string"
+	case b == 't' || b == 'f':
+		return "a JSON boolean"
+	case b == 'n':
+		return "JSON null"
+	case b == '-' || (b >= '0' && b <= '9'):
+		return "a JSON number"
+	}
+	return "not JSON"
+}
+
+// syntaxError returns a *DecodeError for body if it is not valid JSON, else
+// nil.
+func syntaxError(body []byte, expected string) *DecodeError {
+	if json.Valid(body) {
+		return nil
+	}
+	var v json.RawMessage
+	err := json.Unmarshal(body, &v)
+	if err == nil { // cannot happen: Valid said otherwise
+		err = errors.New("invalid JSON")
+	}
+	return &DecodeError{Offset: jsonErrorOffset(err, len(body)), Err: fmt.Errorf("expected %s; got invalid JSON: %w", expected, err)}
+}
+
+// errorObject returns the body's error as an *APIError (without Op, URL and
+// status) when the JSON object body is an error object in place of a
+// record: it has an errorCode, or a message and no recordKey (a field every
+// record has, e.g. "uuid").
+func errorObject(body []byte, recordKey string) *APIError {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return nil
+	}
+	code, msg := jsonText(fields["errorCode"]), jsonText(fields["message"])
+	_, isRecord := fields[recordKey]
+	if code != "" || (msg != "" && !isRecord) {
+		return &APIError{Code: code, Message: msg}
+	}
+	return nil
+}
+
+// decodeObject decodes a body holding one JSON object into T and keeps the
+// object's exact bytes (surrounding whitespace dropped). An error object in
+// place of the record comes back as an *APIError without Op, URL and status
+// for the caller to complete; anything else that is not such an object is a
+// *DecodeError. recordKey is a field every record has (see errorObject).
+func decodeObject[T any](body []byte, recordKey string) (Item[T], *APIError, error) {
+	const expected = "a JSON object"
+	obj, start := trimJSONSpace(body)
+	if len(obj) == 0 {
+		return Item[T]{}, nil, &DecodeError{Offset: 0, Err: fmt.Errorf("expected %s; got an empty body", expected)}
+	}
+	if de := syntaxError(body, expected); de != nil {
+		return Item[T]{}, nil, de
+	}
+	if obj[0] != '{' {
+		return Item[T]{}, nil, &DecodeError{Offset: int64(start), Err: fmt.Errorf("expected %s; got %s", expected, jsonKind(obj[0]))}
+	}
+	if apiErr := errorObject(obj, recordKey); apiErr != nil {
+		return Item[T]{}, apiErr, nil
+	}
+	var it Item[T]
+	if err := json.Unmarshal(body, &it.Value); err != nil {
+		return Item[T]{}, nil, &DecodeError{Offset: jsonErrorOffset(err, len(body)), Err: err}
+	}
+	it.Raw = obj
+	return it, nil, nil
+}

@@ -12,9 +12,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,9 +29,33 @@ type request struct {
 	method  string
 	url     string
 	form    url.Values // sent as application/x-www-form-urlencoded when non-nil
+	json    []byte     // sent as application/json when non-nil (and form is nil)
 	bearer  bool       // send the token; on 401 authenticate again once and retry
 	want    int        // the success status
+	want2   int        // a second success status (0 = none), e.g. 200 besides 201
 	maxBody int64      // largest success body accepted; 0 = the client's maxBody
+
+	// once marks a request that must not take effect twice (a POST that
+	// creates something). Once it may have reached the server it is sent
+	// again only when the server said it did not process it: 401 (then
+	// re-authenticated), 409 and 429. A 5xx answer, a network error after
+	// the connection was made, or a cut-off success body ends the call.
+	once bool
+
+	// conflict marks a mutating request for which a 409 that carries no
+	// wait header (X-RateLimit-ToWait-Sec, Retry-After) is the server
+	// refusing the change (Conflict), returned at once, rather than a rate
+	// or concurrency limit to wait out.
+	conflict bool
+
+	// redact lists strings the request carried that must not appear in an
+	// error (a secret the server might echo in its message).
+	redact []string
+}
+
+// success reports whether status is one of r's success statuses.
+func (r request) success(status int) bool {
+	return status == r.want || (r.want2 != 0 && status == r.want2)
 }
 
 var errBodyTooLarge = errors.New("response body too large")
@@ -44,6 +70,9 @@ var errBodyTooLarge = errors.New("response body too large")
 //     at most maxAttempts attempts.
 //   - 401 on a bearer call: authenticate again once, then retry.
 //   - anything else: *APIError at once.
+//
+// A request marked once is not sent again after a 5xx answer, or after a
+// network error unless the connection was never made (see request.once).
 func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 	var (
 		failures  int           // 5xx answers and network errors so far
@@ -95,16 +124,29 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 			token = t
 		}
 		var body io.Reader
-		if r.form != nil {
+		switch {
+		case r.form != nil:
 			body = strings.NewReader(form)
+		case r.json != nil:
+			body = bytes.NewReader(r.json)
 		}
-		req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+		reqCtx := ctx
+		var connected atomic.Bool // the request may have reached the server
+		if r.once {
+			reqCtx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+				GotConn: func(httptrace.GotConnInfo) { connected.Store(true) },
+			})
+		}
+		req, err := http.NewRequestWithContext(reqCtx, r.method, r.url, body)
 		if err != nil {
 			return nil, 0, fmt.Errorf("qualys: %s: %w", r.op, err)
 		}
 		req.Header.Set("User-Agent", userAgent)
-		if r.form != nil {
+		switch {
+		case r.form != nil:
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		case r.json != nil:
+			req.Header.Set("Content-Type", "application/json")
 		}
 		if r.bearer {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -115,11 +157,19 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		resp, err := c.hc.Do(req)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
+				if r.once && connected.Load() {
+					return nil, 0, fmt.Errorf("qualys: %s: %w; the request may have reached the server: check whether it took effect before retrying", r.op, ctxErr)
+				}
 				return nil, 0, c.ctxError(r.op, ctxErr)
 			}
 			final := fmt.Errorf("qualys: %s: %w", r.op, err)
 			if !retryable(err) {
 				return nil, 0, final
+			}
+			if r.once && (connected.Load() || !isDialError(err)) {
+				c.log.Warn("qualys: request failed after it may have reached the server; not sending it again",
+					"op", r.op, "url", r.url, "error", err.Error())
+				return nil, 0, fmt.Errorf("qualys: %s: %w; the request may have reached the server, so it was not sent again: check whether it took effect before retrying", r.op, err)
 			}
 			if stop := transient(0, err, fmt.Errorf("qualys: %s: giving up after %d attempts: %w", r.op, failures+1, err)); stop != nil {
 				return nil, 0, stop
@@ -129,7 +179,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		c.noteRateLimit(resp.Header)
 		status := resp.StatusCode
 
-		if status == r.want {
+		if r.success(status) {
 			data, err := readBody(resp, maxBody)
 			if err == nil {
 				return data, status, nil
@@ -139,6 +189,9 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 			}
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, 0, c.ctxError(r.op, ctxErr)
+			}
+			if r.once {
+				return nil, status, fmt.Errorf("qualys: %s: the server answered HTTP %d but the response was cut off: %w; the request probably took effect: check before retrying [%s]", r.op, status, err, r.url)
 			}
 			// The body was cut off in transit: a network error.
 			if stop := transient(0, err, fmt.Errorf("qualys: %s: reading response from %s: giving up after %d attempts: %w", r.op, r.url, failures+1, err)); stop != nil {
@@ -156,6 +209,10 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 				return nil, 0, err
 			}
 			continue
+
+		case status == http.StatusConflict && r.conflict && !c.hasWaitHeader(resp.Header):
+			apiErr.hint = "the server refused the change as conflicting with the current state (see its message)"
+			return nil, status, apiErr
 
 		case status == http.StatusTooManyRequests || status == http.StatusConflict:
 			throttled++
@@ -176,6 +233,12 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 			}
 			waited += d
 			continue
+
+		case status >= 500 && r.once:
+			apiErr.maybeApplied = true
+			c.log.Warn("qualys: server error on a request that must not be repeated; not sending it again",
+				"op", r.op, "url", r.url, "status", status)
+			return nil, status, apiErr
 
 		case status >= 500:
 			if stop := transient(status, nil, apiErr); stop != nil {
@@ -210,6 +273,13 @@ func retryable(err error) bool {
 	return true
 }
 
+// isDialError reports whether err happened while dialing, before any byte
+// of the request could be sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
 // backoff is the wait before retry n (1-based) after a 5xx or network
 // error: full jitter over min(cap, base·2^(n-1)).
 func (c *Client) backoff(n int) time.Duration {
@@ -237,6 +307,17 @@ func (c *Client) throttleWait(h http.Header, n int) (time.Duration, bool) {
 		}
 	}
 	return max(d, c.throttleMin), fromServer
+}
+
+// hasWaitHeader reports whether a response says how long to wait
+// (X-RateLimit-ToWait-Sec or Retry-After), which marks a 409 as a rate or
+// concurrency limit.
+func (c *Client) hasWaitHeader(h http.Header) bool {
+	if _, ok := parseSeconds(h.Get("X-RateLimit-ToWait-Sec")); ok {
+		return true
+	}
+	_, ok := parseRetryAfter(h.Get("Retry-After"), c.now())
+	return ok
 }
 
 // expo returns min(cap, base·2^(n-1)) without overflow.
@@ -344,7 +425,20 @@ func (c *Client) readAPIError(r request, resp *http.Response) *APIError {
 	defer closeBody(resp.Body)
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	code, msg := parseErrorBody(data)
-	return &APIError{Op: r.op, URL: r.url, StatusCode: resp.StatusCode, Code: code, Message: msg}
+	return &APIError{Op: r.op, URL: r.url, StatusCode: resp.StatusCode, Code: redact(code, r.redact), Message: redact(msg, r.redact)}
+}
+
+// redactedText replaces secrets in server text.
+const redactedText = "[REDACTED]"
+
+// redact replaces every occurrence of each non-empty secret in s.
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, redactedText)
+		}
+	}
+	return s
 }
 
 // noteRateLimit records the X-RateLimit-* headers of a response, if any.
@@ -367,4 +461,27 @@ func (c *Client) noteRateLimit(h http.Header) {
 		c.rl.Remaining = remaining
 	}
 	c.rl.Known = true
+}
+
+// doObject performs r and decodes the success body as one JSON object
+// (recordKey: see errorObject).
+func doObject[T any](ctx context.Context, c *Client, r request, recordKey string) (Item[T], error) {
+	body, status, err := c.do(ctx, r)
+	if err != nil {
+		return Item[T]{}, err
+	}
+	it, apiErr, err := decodeObject[T](body, recordKey)
+	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.URL = r.url
+		}
+		return Item[T]{}, err
+	}
+	if apiErr != nil {
+		apiErr.Op, apiErr.URL, apiErr.StatusCode = r.op, r.url, status
+		apiErr.Code, apiErr.Message = redact(apiErr.Code, r.redact), redact(apiErr.Message, r.redact)
+		return Item[T]{}, apiErr
+	}
+	return it, nil
 }

@@ -38,6 +38,8 @@ func (c *cli) root() *command {
 			connectorCommand(),
 			syncCommand(),
 			exportCommand(),
+			exceptionCommand(),
+			azureOrgCommand(),
 		},
 	}
 }

@@ -152,7 +152,7 @@ func (c *cli) runTUI(pos []string) error {
 }
 
 func connectorCommand() *command {
-	var gateway, username string
+	var q qsync.QualysConnector
 	return &command{
 		name:    "connector",
 		summary: "Configure connectors.",
@@ -165,19 +165,27 @@ func connectorCommand() *command {
 					args:    "NAME",
 					summary: "Add or update a Qualys TotalCloud connector. The password comes from $QTC_PASSWORD or a masked prompt, never a flag; it is stored encrypted.",
 					flags: func(fs *flag.FlagSet) {
-						fs.StringVar(&gateway, "gateway-url", "", "Qualys gateway `URL`, e.g. https://gateway.qg1.apps.qualys.com")
-						fs.StringVar(&username, "username", "", "Qualys API `user` name")
+						fs.StringVar(&q.Platform, "platform", "", "Qualys platform `ID`: US1–US4, EU1–EU3, IN1, CA1, AE1, UK1, AU1, KSA1")
+						fs.StringVar(&q.APIURL, "api-url", "", "the account's API server `URL` (e.g. qualysapi.qg1.apps.qualys.co.uk); the platform is derived from it")
+						fs.StringVar(&q.GatewayURL, "gateway-url", "", "Qualys gateway `URL` (overrides the platform's), e.g. https://gateway.qg1.apps.qualys.com")
+						fs.StringVar(&q.Username, "username", "", "Qualys API `user` name")
+						fs.StringVar(&q.Resources, "resources", "", "resource `types` to sync, comma-separated {cloud}/{TYPE} (default: the eight Azure CIEM types and aws/EC2_INSTANCE; \"none\" for none)")
+						fs.StringVar(&q.Baseline, "baseline", "", "full-pull `cadence` of resource types: weekly (default), fortnightly, triweekly, monthly")
+						fs.StringVar(&q.Retention, "retention", "", "keep records gone from the source, marked removed, for this `long` (default 30d)")
 					},
 					run: func(c *cli, pos []string) error {
 						if err := needArgs(pos, 1, "connector NAME"); err != nil {
 							return err
 						}
-						q := qsync.QualysConnector{Name: pos[0], GatewayURL: gateway, Username: username}
+						q.Name = pos[0]
 						q.Password = "x" // validate the flags before prompting
+						if err := q.Resolve(); err != nil {
+							return &usageError{err: err}
+						}
 						if err := q.Validate(); err != nil {
 							return &usageError{err: err}
 						}
-						pw, err := c.readSecret("QTC_PASSWORD", fmt.Sprintf("Password for %s at %s: ", username, gateway))
+						pw, err := c.readSecret("QTC_PASSWORD", fmt.Sprintf("Password for %s at %s: ", q.Username, q.GatewayURL))
 						if err != nil {
 							return err
 						}

@@ -33,6 +33,8 @@ type Type struct {
 	ConnectorKind string // "qualys"
 	Columns       []Column
 	DefaultSort   int // column a list opens sorted by
+	// Order places the type among its kind's types (screens, syncs).
+	Order int
 	// Cloud and Resource name the TotalCloud resource endpoint of resource
 	// types ("Azure", "ENTRA_ID_USER"); empty for other types.
 	Cloud, Resource string
@@ -101,10 +103,30 @@ func register(t Type) {
 	registry[t.Name] = t
 }
 
-// Lookup returns the type called name.
+// Lookup returns the type called name: a registered type, or the generic
+// type of a "{cloud}/{RESOURCE_TYPE}" name (see Generic).
 func Lookup(name string) (Type, bool) {
-	t, ok := registry[name]
-	return t, ok
+	if t, ok := registry[name]; ok {
+		return t, true
+	}
+	if t, ok := Generic(name); ok {
+		if r, ok := registry[t.Name]; ok { // "AWS/ec2_instance" spelled differently
+			return r, true
+		}
+		return t, true
+	}
+	return Type{}, false
+}
+
+// Resources lists the registered TotalCloud resource types.
+func Resources() []Type {
+	var out []Type
+	for _, t := range ForKind("qualys") {
+		if t.Cloud != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // ForKind lists the types a connector kind syncs, in a stable order.
@@ -115,7 +137,12 @@ func ForKind(kind string) []Type {
 			out = append(out, t)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Order != out[j].Order {
+			return out[i].Order < out[j].Order
+		}
+		return out[i].Name < out[j].Name
+	})
 	return out
 }
 

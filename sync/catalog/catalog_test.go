@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"sort"
 	"testing"
 
 	"qtc/store"
@@ -91,9 +92,18 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 	var got []string
+	last := -1
 	for _, typ := range ForKind("qualys") {
 		got = append(got, typ.Name)
+		if typ.Order < last {
+			t.Errorf("ForKind out of order at %s", typ.Name)
+		}
+		last = typ.Order
 	}
+	if got[0] != "policies" || got[1] != "exceptions" {
+		t.Errorf("ForKind(qualys) starts %v, want policies, exceptions", got[:2])
+	}
+	sort.Strings(got)
 	if !reflect.DeepEqual(got, kinds["qualys"]) {
 		t.Errorf("ForKind(qualys) = %v, want %v", got, kinds["qualys"])
 	}

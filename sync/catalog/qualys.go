@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"time"
 
 	"qtc/store"
 )
@@ -10,6 +11,7 @@ import (
 func init() {
 	register(Type{
 		Name:          "policies",
+		Order:         1,
 		Title:         "Policies",
 		ConnectorKind: "qualys",
 		Columns: []Column{
@@ -38,6 +40,7 @@ func init() {
 	})
 	register(Type{
 		Name:          "exceptions",
+		Order:         2,
 		Title:         "Exceptions",
 		ConnectorKind: "qualys",
 		Columns: []Column{
@@ -63,5 +66,66 @@ func init() {
 			}
 			return []string{e.Name, e.State, e.Reason, e.Scope, e.StartingDate, e.EndingDate}, nil
 		},
+		Marker: exceptionMarker,
 	})
+}
+
+// AzureOrgType holds the Azure tenant (org) connectors created through the
+// Qualys connectors API (seed 001), as the server answered.
+const AzureOrgType = "azure-org"
+
+func init() {
+	register(Type{
+		Name:          AzureOrgType,
+		Order:         100,
+		Title:         "Azure tenant connectors",
+		ConnectorKind: "qualys",
+		Columns: []Column{
+			{Title: "NAME", Kind: store.Text, MinWidth: 14, Flex: 3},
+			{Title: "STATE", Kind: store.Text, MinWidth: 8, MaxWidth: 12},
+			{Title: "PREFIX", Kind: store.Text, MinWidth: 8, MaxWidth: 30, Flex: 1},
+			{Title: "TENANT", Kind: store.Text, MinWidth: 12, MaxWidth: 36, Flex: 1},
+			{Title: "NEXT SYNC", Kind: store.Time, MinWidth: 10, MaxWidth: 16, Flex: 2},
+			{Title: "LAST ERROR", Kind: store.Text, MinWidth: 10, Flex: 2},
+		},
+		ID: uuidID,
+		Cells: func(raw json.RawMessage, _ Resolver) ([]string, error) {
+			c, _, err := fields(raw, "name", "state", "connectorPrefixName", "tenantName", "nextSync", "lastError")
+			return c, err
+		},
+	})
+}
+
+// Exception markers: ended, or ending within a week.
+const (
+	MarkEnded      = "x"
+	MarkEndingSoon = "!"
+)
+
+// exceptionMarker flags exceptions that have ended or end within 7 days,
+// from the END cell.
+func exceptionMarker(cells []string, now time.Time) string {
+	if len(cells) < 6 {
+		return ""
+	}
+	end, ok := parseTime(cells[5])
+	switch {
+	case !ok:
+		return ""
+	case !end.After(now):
+		return MarkEnded
+	case end.Sub(now) <= 7*24*time.Hour:
+		return MarkEndingSoon
+	}
+	return ""
+}
+
+// parseTime reads the timestamp formats the APIs send.
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range []string{"2006-01-02T15:04:05.000Z07:00", "2006-01-02T15:04:05-0700", time.RFC3339Nano} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -136,6 +136,7 @@ func registerResource(cloud, resource, title string, cols []Column, cells func(r
 		ConnectorKind: "qualys",
 		Cloud:         cloud,
 		Resource:      resource,
+		Order:         10,
 		Columns:       cols,
 		ID:            uuidID,
 		Cells:         cells,
@@ -223,4 +224,48 @@ func init() {
 			}
 			return append(c, tagList(m["tags"]), tagList(m["accountTags"]), updated), nil
 		})
+}
+
+// clouds are the TotalCloud clouds a resource type name may start with.
+var clouds = map[string]string{"aws": "AWS", "azure": "Azure", "gcp": "GCP", "oci": "OCI"}
+
+// genericColumns are the columns of a resource type qtc has no columns for:
+// what every TotalCloud resource record carries.
+var genericColumns = []Column{colName("NAME"), colText("RESOURCE ID", 16, 60), colText("REGION", 8, 16), colText("ACCOUNT", 10, 36), colTime("UPDATED")}
+
+// Generic makes the type of any "{cloud}/{RESOURCE_TYPE}" the user adds to a
+// connector's scope, so new resource types need no code.
+func Generic(name string) (Type, bool) {
+	c, res, ok := strings.Cut(name, "/")
+	cloud, known := clouds[strings.ToLower(c)]
+	if !ok || !known || res == "" || strings.ContainsAny(res, "/ ?#%") {
+		return Type{}, false
+	}
+	return Type{
+		Name:          ResourceTypeName(cloud, res),
+		Title:         cloud + " " + strings.ToUpper(res) + " (TotalCloud)",
+		ConnectorKind: "qualys",
+		Cloud:         cloud,
+		Resource:      strings.ToUpper(res),
+		Columns:       genericColumns,
+		ID:            uuidID,
+		Cells: func(raw json.RawMessage, _ Resolver) ([]string, error) {
+			_, m, err := fields(raw)
+			if err != nil {
+				return nil, err
+			}
+			first := func(keys ...string) string {
+				for _, k := range keys {
+					if v := scalar(m[k]); v != "" {
+						return v
+					}
+				}
+				return ""
+			}
+			return []string{
+				first("name", "displayName", "resourceId"), first("resourceId", "arn", "id"), first("region", "location"),
+				first("cloudAccountId", "accountId", "subscriptionId", "projectId", "compartmentId"), first("updated", "lastUpdated"),
+			}, nil
+		},
+	}, true
 }

@@ -1,0 +1,218 @@
+// Package filter parses the filter expressions typed after `/` in a list
+// and turns them into row predicates.
+//
+// An expression is a list of terms, all of which must match:
+//
+//	osaka              a case-insensitive substring of any column
+//	"oci resource"     a quoted phrase is one term
+//	!expired           a leading ! keeps the rows the term does not match
+//	state:active       a substring of one column (by title, case- and
+//	                   space-insensitive: "principaltype:user")
+//	state=ACTIVE       the whole cell, case-insensitively
+//	controls>20        numeric comparison: > >= < <= (cells that are not
+//	                   numbers never match)
+//	tag:Name=Osaka     in a key=value list column ("k=v; k=v"), an element
+//	                   equal to Name=Osaka; tag:Name matches the key alone
+package filter
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Matcher reports whether a row's cells match.
+type Matcher func(cells []string) bool
+
+// Aliases maps extra column names to column titles (normalised), e.g.
+// "tag" → "tags".
+var Aliases = map[string]string{
+	"tag":        "tags",
+	"accounttag": "accounttags",
+}
+
+// Parse compiles q against the columns' titles. An empty expression matches
+// every row. Errors name the term and what is wrong with it.
+func Parse(q string, titles []string) (Matcher, error) {
+	terms, err := split(q)
+	if err != nil {
+		return nil, err
+	}
+	cols := make(map[string]int, len(titles))
+	for i, t := range titles {
+		cols[norm(t)] = i
+	}
+	var preds []Matcher
+	for _, t := range terms {
+		p, err := compile(t, cols, titles)
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, p)
+	}
+	return func(cells []string) bool {
+		for _, p := range preds {
+			if !p(cells) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// split cuts q into terms at spaces outside double quotes.
+func split(q string) ([]string, error) {
+	var terms []string
+	var b strings.Builder
+	quoted := false
+	flush := func() {
+		if b.Len() > 0 {
+			terms = append(terms, b.String())
+			b.Reset()
+		}
+	}
+	for _, r := range q {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case (r == ' ' || r == '\t') && !quoted:
+			flush()
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if quoted {
+		return nil, fmt.Errorf("unclosed quote in %q", q)
+	}
+	flush()
+	return terms, nil
+}
+
+func norm(s string) string {
+	s = strings.ToLower(s)
+	return strings.NewReplacer(" ", "", "-", "", "_", "").Replace(s)
+}
+
+// operators in the order they are looked for (two-character ones first).
+var operators = []string{">=", "<=", ":", "=", ">", "<"}
+
+func compile(term string, cols map[string]int, titles []string) (Matcher, error) {
+	neg := false
+	for strings.HasPrefix(term, "!") {
+		neg = !neg
+		term = term[1:]
+	}
+	p, err := compilePositive(term, cols, titles)
+	if err != nil || !neg {
+		return p, err
+	}
+	return func(cells []string) bool { return !p(cells) }, nil
+}
+
+func compilePositive(term string, cols map[string]int, titles []string) (Matcher, error) {
+	if term == "" {
+		return func([]string) bool { return true }, nil
+	}
+	// A column operator: the left side must name a column, else the whole
+	// term is plain text (so "http://x" or "a=b" still search everything).
+	for _, op := range operators {
+		i := strings.Index(term, op)
+		if i <= 0 || strings.HasPrefix(term[i:], "://") {
+			continue
+		}
+		name := norm(term[:i])
+		if a, ok := Aliases[name]; ok {
+			name = a
+		}
+		col, ok := cols[name]
+		if !ok {
+			if op == ":" {
+				return nil, fmt.Errorf("%q: no column %q (columns: %s)", term, term[:i], strings.Join(titles, ", "))
+			}
+			continue
+		}
+		return columnMatcher(col, op, term[i+len(op):], term)
+	}
+	needle := strings.ToLower(term)
+	return func(cells []string) bool {
+		for _, c := range cells {
+			if containsFold(c, needle) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+func columnMatcher(col int, op, value, term string) (Matcher, error) {
+	cell := func(cells []string) string {
+		if col < len(cells) {
+			return cells[col]
+		}
+		return ""
+	}
+	lv := strings.ToLower(value)
+	switch op {
+	case ":":
+		return func(cells []string) bool {
+			c := cell(cells)
+			return containsFold(c, lv) || strings.Contains(c, "=") && listHas(c, lv)
+		}, nil
+	case "=":
+		return func(cells []string) bool { return strings.EqualFold(cell(cells), value) }, nil
+	}
+	n, err := strconv.ParseFloat(value, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %q is not a number", term, value)
+	}
+	cmp := map[string]func(a float64) bool{
+		">": func(a float64) bool { return a > n }, ">=": func(a float64) bool { return a >= n },
+		"<": func(a float64) bool { return a < n }, "<=": func(a float64) bool { return a <= n },
+	}[op]
+	return func(cells []string) bool {
+		a, err := strconv.ParseFloat(strings.TrimSpace(cell(cells)), 64)
+		return err == nil && cmp(a)
+	}, nil
+}
+
+// listHas reports whether a "k=v; k=v" cell has the element want ("k=v"),
+// or the key want when want has no "=". want is lower-case.
+func listHas(cell, want string) bool {
+	for _, el := range strings.Split(cell, "; ") {
+		el = strings.ToLower(el)
+		if el == want {
+			return true
+		}
+		if !strings.Contains(want, "=") {
+			if k, _, ok := strings.Cut(el, "="); ok && k == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// containsFold reports whether lower-case needle occurs in s, ignoring ASCII
+// case, without allocating.
+func containsFold(s, needle string) bool {
+	if needle == "" {
+		return true
+	}
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != needle[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
