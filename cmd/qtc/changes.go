@@ -310,4 +310,3 @@ func azureOrgCommand() *command {
 		}},
 	}
 }
-
