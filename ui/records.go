@@ -207,6 +207,8 @@ func (s *recordsScreen) updateKey(msg tea.KeyPressMsg) (Screen, tea.Cmd) {
 		}
 		s.list = s.list.SetSort(s.order.Column, s.order.Desc)
 		return s, s.reload()
+	case s.typ.Name == catalog.AzureOrgType && key.Matches(msg, recordKeys.New):
+		return s, push(newAzureOrgForm(s.env, s.conn))
 	case s.editable() && key.Matches(msg, recordKeys.New):
 		return s, push(newExceptionForm(s.env, s.conn, "", qualys.ExceptionInput{}))
 	case s.editable() && key.Matches(msg, recordKeys.Edit):
@@ -357,8 +359,11 @@ func (s *recordsScreen) Crumb() string { return s.typ.Name }
 
 func (s *recordsScreen) Keys() []key.Binding {
 	ks := []key.Binding{recordKeys.Open, recordKeys.Filter, recordKeys.Sort, recordKeys.Reverse}
-	if s.editable() {
+	switch {
+	case s.editable():
 		ks = append(ks, recordKeys.New, recordKeys.Edit, recordKeys.Delete)
+	case s.typ.Name == catalog.AzureOrgType:
+		ks = append(ks, recordKeys.New)
 	}
 	return append(ks, keys.Sync)
 }
