@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,12 +21,27 @@ const (
 	qualysAuthPath       = "/auth"
 	qualysPoliciesPath   = "/cloudview-api/rest/v2/policies"
 	qualysExceptionsPath = "/cloudview-api/rest/v1/exceptions/list"
+
+	qualysExceptionPath       = "/cloudview-api/rest/v1/exceptions/{exceptionId}" // GET, PUT
+	qualysExceptionCreatePath = "/cloudview-api/rest/v1/exceptions/create"        // POST
+	qualysExceptionDeletePath = "/cloudview-api/rest/v1/exceptions/delete"        // DELETE
+
+	qualysAzureResourcePath   = "/cloudview-api/rest/v1/resource/{resourceType}/Azure"
+	qualysAWSResourcePath     = "/cloudview-api/rest/v1/resource/{resourceType}/AWS"
+	qualysAWSResourceUUIDPath = "/cloudview-api/rest/v1/resource/{resourceType}/uuid/{resourceUuid}/AWS"
+
+	qualysAzureOrgConnectorPath = "/connectors/v1.0/org/azure/" // POST (create), GET (simulator convenience)
+
+	// simMutatePath is a simulator-only control (not a Qualys API): POST a
+	// JSON Mutation, get the MutationResult. No authentication.
+	simMutatePath = "/_sim/mutate"
 )
 
 const (
 	qualysDefaultPageSize = 50
 	qualysConcurrency     = 2 // advertised in X-Concurrency-Limit-Limit (not enforced)
 	qualysMaxFormBytes    = 64 << 10
+	qualysMaxBodyBytes    = 1 << 20 // JSON request bodies
 )
 
 // qualys is the state of the simulated Qualys gateway.
@@ -32,8 +49,19 @@ type qualys struct {
 	s   *Server
 	key []byte // HMAC-SHA256 key of the JWTs this server issues
 
-	policies   *recordSet
-	exceptions *recordSet
+	day0 time.Time // UTC day of the clock at New: generated data is placed relative to it
+
+	policies   *store
+	exceptions *exceptionBook
+	resources  map[string]*resourceType // by API name, e.g. "ENTRA_ID_USER"
+	azure      *azureTenant
+	markers    *markerBook
+	orgs       *orgConnectors
+
+	mutateMu sync.Mutex // serialises Mutate calls
+
+	idMu  sync.Mutex
+	idRNG *rng // ids of objects created through the API
 
 	mu       sync.Mutex // guards the counters below
 	calls    int        // API requests seen (for ThrottleEvery / FailEvery)
@@ -48,16 +76,33 @@ func newQualys(s *Server) *qualys {
 	if _, err := rand.Read(key); err != nil {
 		panic("sim: crypto/rand: " + err.Error()) // crypto/rand.Read never fails on supported platforms
 	}
-	q := &qualys{s: s, key: key}
-	q.policies = newRecordSet(genPolicies(s.opt.Seed, s.opt.Policies))
-	q.exceptions = newRecordSet(genExceptions(s.opt.Seed, s.opt.Exceptions, s.now()))
+	now := s.now()
+	q := &qualys{s: s, key: key, day0: now.UTC().Truncate(24 * time.Hour)}
+	q.policies = newStore(genPolicyEntries(s.opt.Seed, s.opt.Count(TypePolicies)), false)
+	q.exceptions = newExceptionBook(genExceptions(s.opt.Seed, s.opt.Count(TypeExceptions), now))
+	q.azure = newAzureTenant(s.opt.Seed, s.opt.Scale)
+	q.resources = newResourceTypes(q)
+	q.markers = newMarkerBook()
+	q.orgs = newOrgConnectors(s.opt.Seed)
+	q.idRNG = newRNG(s.opt.Seed, "created-ids")
 	return q
 }
 
 func (q *qualys) register(s *Server) {
 	s.handle(qualysAuthPath, http.MethodPost, q.serveAuth)
-	s.handle(qualysPoliciesPath, http.MethodGet, q.list(q.policies))
-	s.handle(qualysExceptionsPath, http.MethodGet, q.list(q.exceptions))
+	s.handle(qualysPoliciesPath, http.MethodGet, q.api(q.servePolicies))
+	s.handle(qualysExceptionsPath, http.MethodGet, q.api(q.serveExceptionList))
+	s.handle(qualysExceptionPath, http.MethodGet, q.api(q.serveExceptionGet))
+	s.handle(qualysExceptionPath, http.MethodPut, q.api(q.serveExceptionUpdate))
+	s.handle(qualysExceptionCreatePath, http.MethodPost, q.api(q.serveExceptionCreate))
+	s.handle(qualysExceptionDeletePath, http.MethodDelete, q.api(q.serveExceptionDelete))
+	s.handle(qualysAzureResourcePath, http.MethodGet, q.api(q.serveAzureResources))
+	s.handle(qualysAWSResourcePath, http.MethodGet, q.api(q.serveAWSResources))
+	s.handle(qualysAWSResourceUUIDPath, http.MethodGet, q.api(q.serveAWSResource))
+	orgAlias := strings.TrimSuffix(qualysAzureOrgConnectorPath, "/")
+	s.handle(qualysAzureOrgConnectorPath, http.MethodPost, q.api(q.serveOrgConnectorCreate), orgAlias)
+	s.handle(qualysAzureOrgConnectorPath, http.MethodGet, q.api(q.serveOrgConnectorList), orgAlias)
+	s.handle(simMutatePath, http.MethodPost, q.serveMutate)
 }
 
 // qualysError is the gateway's JSON error body.
@@ -124,11 +169,11 @@ func (q *qualys) serveAuth(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(jwt))
 }
 
-// list serves one Spring-paged list endpoint. The order of checks is:
-// injected faults (a gateway-level failure happens before anything else),
-// authentication, rate limit (each admitted call uses one unit of the
-// budget), parameters, data.
-func (q *qualys) list(set *recordSet) func(http.ResponseWriter, *http.Request) {
+// api wraps an API endpoint. The order of checks is: injected faults (a
+// gateway-level failure happens before anything else), authentication,
+// rate limit (each admitted call uses one unit of the budget), then the
+// endpoint, which gets the authenticated user.
+func (q *qualys) api(serve func(w http.ResponseWriter, r *http.Request, user string)) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q.running.Add(1)
 		defer q.running.Add(-1)
@@ -153,7 +198,8 @@ func (q *qualys) list(set *recordSet) func(http.ResponseWriter, *http.Request) {
 			q.writeError(w, http.StatusServiceUnavailable, "Service temporarily unavailable, please retry later")
 			return
 		}
-		if msg := q.authorize(r, now); msg != "" {
+		user, msg := q.authorize(r, now)
+		if msg != "" {
 			q.limitHeaders(w, now)
 			q.writeError(w, http.StatusUnauthorized, msg)
 			return
@@ -168,19 +214,34 @@ func (q *qualys) list(set *recordSet) func(http.ResponseWriter, *http.Request) {
 				opt.RateLimit, windowSec(opt.RateWindow), wait))
 			return
 		}
-		query := r.URL.Query()
-		pageNo, err := intParam(query.Get("pageNo"), "pageNo", 0, 0)
-		if err != "" {
-			q.writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		pageSize, err := intParam(query.Get("pageSize"), "pageSize", qualysDefaultPageSize, 1)
-		if err != "" {
-			q.writeError(w, http.StatusBadRequest, err)
-			return
-		}
-		set.writePage(w, pageNo, pageSize, opt.MaxPageSize)
+		serve(w, r, user)
 	}
+}
+
+// pageParams parses pageNo and pageSize; it writes a 400 and reports false
+// when one is invalid.
+func (q *qualys) pageParams(w http.ResponseWriter, query url.Values) (pageSpan, bool) {
+	pageNo, err := intParam(query.Get("pageNo"), "pageNo", 0, 0)
+	if err != "" {
+		q.writeError(w, http.StatusBadRequest, err)
+		return pageSpan{}, false
+	}
+	pageSize, err := intParam(query.Get("pageSize"), "pageSize", qualysDefaultPageSize, 1)
+	if err != "" {
+		q.writeError(w, http.StatusBadRequest, err)
+		return pageSpan{}, false
+	}
+	return newPageSpan(pageNo, pageSize, q.s.opt.MaxPageSize), true
+}
+
+// servePolicies implements GET /rest/v2/policies.
+func (q *qualys) servePolicies(w http.ResponseWriter, r *http.Request, _ string) {
+	p, ok := q.pageParams(w, r.URL.Query())
+	if !ok {
+		return
+	}
+	recs, total := q.policies.page(nil, p.from(), p.size)
+	writeSpringPage(w, p, recs, total)
 }
 
 // intParam parses an optional integer query parameter (Java int range);

@@ -27,8 +27,12 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 // network): auth check, rate limit, paging, envelope.
 func benchPage(b *testing.B, path string) {
 	s := New(Options{Policies: 1000, Exceptions: 1000, RateLimit: math.MaxInt, Now: (&fakeClock{t: testNow}).Now})
-	tok := s.q.issue("demo", testNow)
-	req := httptest.NewRequest(http.MethodGet, path+"?pageNo=1&pageSize=200", nil)
+	benchTarget(b, s, s.q.issue("demo", testNow), path+"?pageNo=1&pageSize=200")
+}
+
+// benchTarget measures GET target through s's handler.
+func benchTarget(b *testing.B, s *Server, tok, target string) {
+	req := httptest.NewRequest(http.MethodGet, target, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	h := s.Handler()
 	w := &discardWriter{h: http.Header{}}
@@ -45,6 +49,12 @@ func benchPage(b *testing.B, path string) {
 	}
 	b.SetBytes(int64(w.n))
 	b.ReportMetric(float64(w.n), "body-bytes/op")
+}
+
+// BenchmarkEC2MarkerPage measures a 200-record marker page.
+func BenchmarkEC2MarkerPage(b *testing.B) {
+	s := New(Options{Scale: ScaleSeed, RateLimit: math.MaxInt, Now: (&fakeClock{t: testNow}).Now})
+	benchTarget(b, s, s.q.issue("demo", testNow), "/cloudview-api/rest/v1/resource/EC2_INSTANCE/AWS?pageSize=200")
 }
 
 func BenchmarkPoliciesPage(b *testing.B)   { benchPage(b, qualysPoliciesPath) }

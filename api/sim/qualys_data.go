@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -254,15 +255,21 @@ func qualysUsers(seed int64) []string {
 	return users
 }
 
-// marshalRecord encodes v compactly, without HTML escaping.
+// recordBufs are marshalRecord's scratch buffers.
+var recordBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// marshalRecord encodes v compactly, without HTML escaping, into a slice
+// of exactly the record's size (records are kept for the server's life).
 func marshalRecord(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := recordBufs.Get().(*bytes.Buffer)
+	defer recordBufs.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		panic("sim: marshal record: " + err.Error())
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
 // uniqueName returns base if unused, else base with a ticket-like suffix.
@@ -674,6 +681,24 @@ func genExceptions(seed int64, n int, now time.Time) [][]byte {
 		e.CreatedOn = fmtQualysTime(created)
 		e.UpdatedOn = fmtQualysTime(updated)
 		out = append(out, marshalRecord(e))
+	}
+	return out
+}
+
+// genPolicyEntries returns n policies as store entries.
+func genPolicyEntries(seed int64, n int) []*entry {
+	recs := genPolicies(seed, n)
+	out := make([]*entry, len(recs))
+	for i, raw := range recs {
+		var p struct {
+			UUID         string `json:"uuid"`
+			ModifiedDate string `json:"modifiedDate"`
+		}
+		if err := json.Unmarshal(raw, &p); err != nil {
+			panic("sim: decode own policy: " + err.Error())
+		}
+		t, _ := time.Parse(qualysTimeLayout, p.ModifiedDate)
+		out[i] = &entry{id: p.UUID, raw: raw, updated: t.UnixNano()}
 	}
 	return out
 }

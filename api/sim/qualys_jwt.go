@@ -41,29 +41,29 @@ func (q *qualys) sign(signing string) []byte {
 	return m.Sum(nil)
 }
 
-// authorize checks the Bearer token of r. It returns "" when the token is
-// valid, else the 401 message (which says whether the token is missing,
-// invalid or expired).
-func (q *qualys) authorize(r *http.Request, now time.Time) string {
+// authorize checks the Bearer token of r. It returns the token's user when
+// the token is valid, else the 401 message (which says whether the token is
+// missing, invalid or expired).
+func (q *qualys) authorize(r *http.Request, now time.Time) (user, msg string) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return "Authentication required: the Authorization header is missing (send Authorization: Bearer <JWT from /auth>)"
+		return "", "Authentication required: the Authorization header is missing (send Authorization: Bearer <JWT from /auth>)"
 	}
 	scheme, tok, _ := strings.Cut(strings.TrimSpace(h), " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "Invalid authorization: the Authorization header is not a Bearer token"
+		return "", "Invalid authorization: the Authorization header is not a Bearer token"
 	}
 	if tok = strings.TrimSpace(tok); tok == "" {
-		return "Authentication required: the Bearer token is missing"
+		return "", "Authentication required: the Bearer token is missing"
 	}
 	claims, ok := q.verify(tok)
 	if !ok {
-		return "Invalid JWT token: malformed or bad signature"
+		return "", "Invalid JWT token: malformed or bad signature"
 	}
 	if now.Unix() >= claims.Exp {
-		return "JWT token has expired at " + time.Unix(claims.Exp, 0).UTC().Format(time.RFC3339) + ": authenticate again at /auth"
+		return "", "JWT token has expired at " + time.Unix(claims.Exp, 0).UTC().Format(time.RFC3339) + ": authenticate again at /auth"
 	}
-	return ""
+	return claims.Sub, ""
 }
 
 // verify checks the token's shape, header and signature and decodes its

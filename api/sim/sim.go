@@ -8,6 +8,28 @@
 // more forgiving than the real service: it sends no headers the real service
 // does not document (no Retry-After on 429, for instance).
 //
+// Qualys endpoints served (gateway paths; Bearer JWT from POST /auth):
+//
+//	GET    /cloudview-api/rest/v2/policies                        Spring page
+//	GET    /cloudview-api/rest/v1/exceptions/list                 Spring page
+//	GET    /cloudview-api/rest/v1/exceptions/{exceptionId}        one exception
+//	POST   /cloudview-api/rest/v1/exceptions/create               201, the exception
+//	PUT    /cloudview-api/rest/v1/exceptions/{exceptionId}        200, the exception
+//	DELETE /cloudview-api/rest/v1/exceptions/delete               {"exceptionIds"} → {"deletedIds"}
+//	GET    /cloudview-api/rest/v1/resource/{resourceType}/Azure   Spring page of a CIEM type
+//	GET    /cloudview-api/rest/v1/resource/{resourceType}/AWS     marker page (EC2_INSTANCE)
+//	GET    /cloudview-api/rest/v1/resource/{resourceType}/uuid/{resourceUuid}/AWS
+//	POST   /connectors/v1.0/org/azure/                            Azure tenant connector
+//	GET    /connectors/v1.0/org/azure/                            (simulator convenience) the created ones
+//
+// The resource lists take updated=[from..to] (now, now-<n><unit>, ISO
+// dates) and filter=<field>:<value> (account.id or cloud.accountId for AWS,
+// subscriptionId for Azure). One AWS query reaches at most 10,000 records.
+//
+// POST /_sim/mutate (JSON Mutation, no authentication) is a simulator-only
+// control, not a Qualys API: it adds, changes and removes records like
+// Server.Mutate, for incremental-sync demos.
+//
 // The Qualys part lives in the qualys*.go files; a Graph part can be added
 // beside it by registering more routes in New.
 package sim
@@ -19,6 +41,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -28,8 +52,8 @@ import (
 type Options struct {
 	Username, Password string // accepted credentials; defaults "demo" / "demo-pass-2026"
 
-	Policies   int   // number of policies, default 60 (negative: none)
-	Exceptions int   // number of exceptions, default 1500 (negative: none)
+	Policies   int   // number of policies, default 60 (negative: none); Counts["policies"] wins
+	Exceptions int   // number of exceptions, default 1500 (negative: none); Counts["exceptions"] wins
 	Seed       int64 // data seed, default 1; same seed (and same UTC day of Now) → byte-identical data
 
 	Latency       time.Duration // added to every response; honours request cancellation
@@ -41,6 +65,19 @@ type Options struct {
 
 	MaxPageSize int           // pageSize above this is clamped (trust content/last), default 200
 	TokenTTL    time.Duration // JWT lifetime, default 4h
+
+	// Scale sets how many resources (EC2_INSTANCE and the Azure CIEM
+	// types) are served: "" or ScaleSmall (a few dozen to a few hundred
+	// per type) or ScaleSeed (the totals the release notes report, e.g.
+	// 111,207 ENTRA_ID_USER). Resources are generated on first use.
+	Scale string
+	// Counts overrides the number of records of any type named by Types
+	// ("policies" and "exceptions" included, overriding Policies and
+	// Exceptions); a count of 0 or less means none. See Options.Count.
+	Counts map[string]int
+	// MarkerTTL is how long an AWS inventory marker stays valid after it
+	// was issued (an older or unknown marker is a 400), default 1h.
+	MarkerTTL time.Duration
 
 	Now    func() time.Time // clock, default time.Now (tests inject)
 	Logger *slog.Logger     // default: discard
@@ -75,6 +112,12 @@ func Defaults(opt Options) Options {
 	if opt.TokenTTL <= 0 {
 		opt.TokenTTL = 4 * time.Hour
 	}
+	if opt.Scale == "" {
+		opt.Scale = ScaleSmall
+	}
+	if opt.MarkerTTL <= 0 {
+		opt.MarkerTTL = time.Hour
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -87,8 +130,9 @@ func Defaults(opt Options) Options {
 // Stats counts what a Server has answered since New.
 type Stats struct {
 	// Requests per endpoint path pattern, e.g. "/auth",
-	// "/cloudview-api/rest/v2/policies"; paths the simulator does not serve
-	// are counted under "unknown".
+	// "/cloudview-api/rest/v2/policies",
+	// "/cloudview-api/rest/v1/exceptions/{exceptionId}"; paths the
+	// simulator does not serve are counted under "unknown".
 	Requests map[string]int
 	// Status counts responses per HTTP status code.
 	Status map[int]int
@@ -108,7 +152,8 @@ type Stats struct {
 type Server struct {
 	opt    Options
 	log    *slog.Logger
-	routes map[string]*route
+	routes map[string]*route // by path, for patterns without wildcards
+	wild   []*route          // patterns with {wildcards}, in registration order
 	q      *qualys
 
 	mu    sync.Mutex // guards stats
@@ -121,20 +166,52 @@ type Server struct {
 	started bool
 }
 
-// route is one served path.
+// route is one served path pattern, e.g.
+// "/cloudview-api/rest/v1/exceptions/{exceptionId}".
 type route struct {
-	pattern string // Stats key
-	method  string
-	serve   func(w http.ResponseWriter, r *http.Request)
+	pattern string   // Stats key
+	segs    []string // pattern split at "/"; "{name}" matches one non-empty segment
+	literal int      // number of segments without wildcard (more wins)
+	methods []string // in registration order, for Allow
+	serve   map[string]func(w http.ResponseWriter, r *http.Request)
 }
+
+func (rt *route) allow() string { return strings.Join(rt.methods, ", ") }
+
+// match reports whether a path, split at "/", matches rt.
+func (rt *route) match(segs []string) bool {
+	if len(segs) != len(rt.segs) {
+		return false
+	}
+	for i, p := range rt.segs {
+		if isWildcard(p) {
+			if segs[i] == "" {
+				return false
+			}
+		} else if p != segs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isWildcard(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
 
 // unknownPattern is the Stats key of paths the simulator does not serve.
 const unknownPattern = "unknown"
 
-// New builds a simulator and generates its data (deterministically from
-// opt.Seed). It does not listen: use Handler or Start.
+// New builds a simulator and generates its policies and exceptions
+// (deterministically from opt.Seed); resource types are generated, from the
+// same seed and the UTC day of the clock at New, on first use. It does not
+// listen: use Handler or Start.
 func New(opt Options) *Server {
 	opt = Defaults(opt)
+	if err := opt.Validate(); err != nil {
+		opt.Logger.Error("sim: invalid options, using the small scale and ignoring unknown counts", "err", err)
+		if scaleCounts[opt.Scale] == nil {
+			opt.Scale = ScaleSmall
+		}
+	}
 	s := &Server{
 		opt:    opt,
 		log:    opt.Logger,
@@ -146,8 +223,80 @@ func New(opt Options) *Server {
 	return s
 }
 
-func (s *Server) handle(pattern, method string, serve func(http.ResponseWriter, *http.Request)) {
-	s.routes[pattern] = &route{pattern: pattern, method: method, serve: serve}
+// handle registers serve for method on pattern and on any alias paths
+// (counted under pattern). A pattern may carry "{name}" wildcards, read with
+// r.PathValue; a path matching several patterns goes to the one with the
+// most literal segments that serves the method.
+func (s *Server) handle(pattern, method string, serve func(http.ResponseWriter, *http.Request), aliases ...string) {
+	for _, path := range append([]string{pattern}, aliases...) {
+		rt := s.routes[path]
+		if rt == nil {
+			for _, w := range s.wild {
+				if w.pattern == path {
+					rt = w
+				}
+			}
+		}
+		if rt == nil {
+			rt = &route{pattern: pattern, segs: strings.Split(path, "/"), serve: map[string]func(http.ResponseWriter, *http.Request){}}
+			wild := false
+			for _, seg := range rt.segs {
+				if isWildcard(seg) {
+					wild = true
+				} else {
+					rt.literal++
+				}
+			}
+			if wild {
+				s.wild = append(s.wild, rt)
+			} else {
+				s.routes[path] = rt
+			}
+		}
+		if _, dup := rt.serve[method]; !dup {
+			rt.methods = append(rt.methods, method)
+		}
+		rt.serve[method] = serve
+	}
+}
+
+// lookup returns the route serving method on path, or, when no route
+// serves the method, the most specific route matching path (whose Allow
+// then answers 405), or nil.
+func (s *Server) lookup(method, path string) *route {
+	var cands []*route
+	if rt := s.routes[path]; rt != nil {
+		cands = append(cands, rt)
+	}
+	if len(s.wild) > 0 {
+		segs := strings.Split(path, "/")
+		for _, rt := range s.wild {
+			if rt.match(segs) {
+				cands = append(cands, rt)
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	// Most literal segments first; stable keeps registration order.
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].literal > cands[j].literal })
+	for _, rt := range cands {
+		if rt.serve[method] != nil {
+			return rt
+		}
+	}
+	return cands[0]
+}
+
+// setPathValues stores the wildcard segments of path on r.
+func (rt *route) setPathValues(r *http.Request) {
+	segs := strings.Split(r.URL.Path, "/")
+	for i, p := range rt.segs {
+		if isWildcard(p) && i < len(segs) {
+			r.SetPathValue(p[1:len(p)-1], segs[i])
+		}
+	}
 }
 
 // Handler returns the simulator as an http.Handler (for httptest or a
@@ -230,7 +379,7 @@ func (s *Server) now() time.Time { return s.opt.Now() }
 // serveHTTP is the single entry point: latency, routing, stats.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rt := s.routes[r.URL.Path]
+	rt := s.lookup(r.Method, r.URL.Path)
 	pattern := unknownPattern
 	if rt != nil {
 		pattern = rt.pattern
@@ -244,10 +393,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rt == nil:
 		s.q.notFound(sw, r)
-	case r.Method != rt.method:
-		s.q.methodNotAllowed(sw, r, rt.method)
+	case rt.serve[r.Method] == nil:
+		s.q.methodNotAllowed(sw, r, rt.allow())
 	default:
-		rt.serve(sw, r)
+		rt.setPathValues(r)
+		rt.serve[r.Method](sw, r)
 	}
 	code := sw.code
 	if code == 0 {
@@ -303,4 +453,4 @@ func (s *Server) PolicyRecords() []json.RawMessage { return s.q.policies.records
 
 // ExceptionRecords returns the exact bytes served for each exception, in
 // served order. The slices are copies.
-func (s *Server) ExceptionRecords() []json.RawMessage { return s.q.exceptions.records() }
+func (s *Server) ExceptionRecords() []json.RawMessage { return s.q.exceptions.st.records() }
