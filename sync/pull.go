@@ -37,6 +37,10 @@ type stream struct {
 	typ catalog.Type
 	// fetch gets the page at c; window is the delta filter ("" for full).
 	fetch func(ctx context.Context, c cursor, window string, pageSize int) (rawPage, error)
+	// staleResume reports that an error answering a resumed page means the
+	// saved cursor is no longer valid (e.g. an expired marker), so the
+	// query must start again from its first page.
+	staleResume func(error) bool
 	// incremental streams can pull only what changed since the last run.
 	incremental bool
 	// baseline is how old the last full pull may be before an incremental
@@ -118,6 +122,12 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 		defer close(pages)
 		for at := from; ; {
 			p, err := s.fetch(fctx, at, window, e.pageSize())
+			if err != nil && at == from && from != (cursor{}) && s.staleResume != nil && s.staleResume(err) {
+				e.logger().Warn("saved cursor no longer valid; restarting the query", "connector", conn, "stream", name, "err", err)
+				at = cursor{}
+				from = cursor{}
+				p, err = s.fetch(fctx, at, window, e.pageSize())
+			}
 			select {
 			case pages <- fetched{at: at, page: p, err: err}:
 			case <-fctx.Done():

@@ -2,7 +2,9 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -107,7 +109,7 @@ func (e *Engine) resourceStreams(c *qualys.Client, conn store.Connector, opt Opt
 		if !wanted(opt, t.Name) {
 			continue
 		}
-		out = append(out, stream{typ: t, fetch: resourceFetcher(c, t), incremental: true, baseline: baseline, retention: retention})
+		out = append(out, stream{typ: t, fetch: resourceFetcher(c, t), incremental: true, baseline: baseline, retention: retention, staleResume: badMarker})
 	}
 	return out, nil
 }
@@ -159,4 +161,11 @@ func resourceFetcher(c *qualys.Client, t catalog.Type) func(ctx context.Context,
 		}
 		return rp, nil
 	}
+}
+
+// badMarker: the inventory answers 400 to a marker it no longer knows (it
+// expired, or the server restarted).
+func badMarker(err error) bool {
+	var ae *qualys.APIError
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest
 }

@@ -27,6 +27,9 @@ func simCommand() *command {
 			if err := needArgs(pos, 0, ""); err != nil {
 				return err
 			}
+			if err := o.validate(); err != nil {
+				return err
+			}
 			s := sim.New(o.options(c))
 			url, err := s.Start(o.addr)
 			if err != nil {
@@ -36,8 +39,13 @@ func simCommand() *command {
 			opt := o.options(c)
 			fmt.Fprintf(c.stdout, "qtc simulator serving the Qualys gateway at %s\n", url)
 			fmt.Fprintf(c.stdout, "  username: %s\n  password: %s   (demo credentials)\n", opt.Username, opt.Password)
-			fmt.Fprintf(c.stdout, "  %d policies, %d exceptions; latency %s; throttle every %d; fail every %d\n",
-				opt.Policies, opt.Exceptions, opt.Latency, opt.ThrottleEvery, opt.FailEvery)
+			var counts []string
+			for _, t := range sim.Types() {
+				counts = append(counts, fmt.Sprintf("%s %d", t, opt.Count(t)))
+			}
+			fmt.Fprintf(c.stdout, "  serving: %s\n", strings.Join(counts, ", "))
+			fmt.Fprintf(c.stdout, "  latency %s; throttle every %d; fail every %d; POST /_sim/mutate changes data (simulator only)\n",
+				opt.Latency, opt.ThrottleEvery, opt.FailEvery)
 			fmt.Fprintf(c.stdout, "try:  QTC_PASSWORD=%s qtc connector add qualys mysim --gateway-url %s --username %s && qtc sync mysim\n",
 				opt.Password, url, opt.Username)
 			<-c.ctx.Done()
@@ -54,6 +62,7 @@ type simFlags struct {
 	failEvery     int
 	policies      int
 	exceptions    int
+	scale         string
 }
 
 func (o *simFlags) register(fs *flag.FlagSet) {
@@ -67,12 +76,13 @@ func (o *simFlags) registerFaults(fs *flag.FlagSet) {
 	fs.IntVar(&o.failEvery, "fail-every", 0, "answer every `K`th API call with 503 (0: never)")
 	fs.IntVar(&o.policies, "policies", 0, "number of policies to serve (0: default)")
 	fs.IntVar(&o.exceptions, "exceptions", 0, "number of exceptions to serve (0: default)")
+	fs.StringVar(&o.scale, "scale", "", "data `size`: small (default) or seed (the seed's totals, e.g. 111,207 Entra ID users)")
 }
 
 func (o *simFlags) options(c *cli) sim.Options {
 	opt := sim.Options{
 		Latency: o.latency, ThrottleEvery: o.throttleEvery, FailEvery: o.failEvery,
-		Policies: o.policies, Exceptions: o.exceptions, Logger: c.logger(),
+		Policies: o.policies, Exceptions: o.exceptions, Scale: o.scale, Logger: c.logger(),
 	}
 	return sim.Defaults(opt)
 }
@@ -87,6 +97,8 @@ func (o *simFlags) validate() error {
 		return &usageError{err: fmt.Errorf("--fail-every %d must be 0 or more", o.failEvery)}
 	case o.policies < 0 || o.exceptions < 0:
 		return &usageError{err: fmt.Errorf("--policies and --exceptions must be 0 or more")}
+	case o.scale != "" && o.scale != sim.ScaleSmall && o.scale != sim.ScaleSeed:
+		return &usageError{err: fmt.Errorf("--scale %q is not small or seed", o.scale)}
 	}
 	return nil
 }

@@ -266,3 +266,64 @@ func TestDemoNoTUI(t *testing.T) {
 		t.Fatalf("demo connector not listed:\n%s", out)
 	}
 }
+
+func TestEndToEndExceptionCRUDAndAzureOrg(t *testing.T) {
+	s := newSandbox(t)
+	url := s.startSim("--exceptions", "20", "--policies", "3")
+	env := s.env("QTC_PASSWORD=demo-pass-2026")
+	if _, stderr, code := s.run(env, "connector", "add", "qualys", "crud", "--gateway-url", url, "--username", "demo", "--resources", "none"); code != 0 {
+		t.Fatalf("connector add: %s", stderr)
+	}
+	start := time.Now().UTC().Format(time.RFC3339)
+	end := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	out, stderr, code := s.run(s.env(), "exception", "create", "--connector", "crud", "--name", "E2E exception",
+		"--reason", "Risk Accepted", "--scope", "ACCOUNT", "--start", start, "--end", end)
+	if code != 0 {
+		t.Fatalf("exception create: exit %d: %s", code, stderr)
+	}
+	var created struct{ UUID, Name, State string }
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.UUID == "" || created.State == "" {
+		t.Fatalf("create printed %q: %v", out, err)
+	}
+	// Bad input: a clear error naming the field, nothing sent.
+	_, stderr, code = s.run(s.env(), "exception", "create", "--connector", "crud", "--name", "x", "--reason", "Risk Accepted",
+		"--scope", "NOWHERE", "--start", start, "--end", end)
+	if code == 0 || !strings.Contains(stderr, "scope") {
+		t.Errorf("bad scope: exit %d, %s", code, stderr)
+	}
+	// The store holds the server's version: export shows it.
+	out, _, _ = s.run(s.env(), "export", "--connector", "crud", "--type", "exceptions")
+	if !strings.Contains(out, created.UUID) {
+		t.Error("created exception not in the store")
+	}
+	_, stderr, code = s.run(s.env(), "exception", "delete", "--connector", "crud", created.UUID)
+	if code == 0 || !strings.Contains(stderr, "--yes") {
+		t.Errorf("delete without a terminal or --yes: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code = s.run(s.env(), "exception", "delete", "--connector", "crud", "--yes", created.UUID); code != 0 {
+		t.Fatalf("delete: %s", stderr)
+	}
+	out, _, _ = s.run(s.env(), "export", "--connector", "crud", "--type", "exceptions")
+	if strings.Contains(out, created.UUID) {
+		t.Error("deleted exception still in the store")
+	}
+
+	body := filepath.Join(s.dir, "org.json")
+	os.WriteFile(body, []byte(`{"name":"Contoso","description":"","connectorAppInfos":[{"name":"AI","tagId":null}],
+		"isRemediationEnabled":false,"tenantName":"Contoso","tenantId":"8f2a1c3e-1111-4a4a-9b9b-0123456789ab",
+		"applicationId":"0d0e0f10-2222-4b4b-8c8c-abcdefabcdef","orgRunFrequency":{"hours":1,"minutes":0},
+		"connectorPrefixName":"contoso","connectorRunFrequency":{"hours":1,"minutes":0},"excludedMem":[],"includedMem":[],
+		"isCreateConnectorForNewSubscriptionsAutomatically":true,"isDisableConnectorsForDeletedManagementGroups":true,
+		"autoActivateCV":false,"autoActivateCertView":false,"autoActivatePC":false,"autoActivateSCA":false,"autoActivateVM":false,"defaultTagIds":[]}`), 0o600)
+	out, stderr, code = s.run(s.env("QTC_AZURE_SECRET=very-secret-value-1"), "azure-org", "create", "--connector", "crud", "--file", body)
+	if code != 0 || !strings.Contains(stderr, "state PENDING") {
+		t.Fatalf("azure-org create: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(out+stderr, "very-secret-value-1") {
+		t.Error("the secret was printed")
+	}
+	data, _ := os.ReadFile(s.db)
+	if bytes.Contains(data, []byte("very-secret-value-1")) {
+		t.Error("the Azure secret is in the store")
+	}
+}
