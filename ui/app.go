@@ -415,11 +415,20 @@ func (a *app) statusView() string {
 	}
 	right := s.StatusKey.Render("?") + " " + s.Status.Render("help") + "  " +
 		s.StatusKey.Render("q") + " " + s.Status.Render("quit")
+	capturing := a.top() != nil && a.top().Capturing()
+	if capturing {
+		// Typing: the global hotkeys are text now.
+		right = s.StatusKey.Render("ctrl+c") + " " + s.Status.Render("quit")
+	}
 	room := a.width - lipgloss.Width(right) - 2
 	var parts []string
 	used := 0
 	if top := a.top(); top != nil {
-		for _, b := range append(top.Keys(), keys.Command) {
+		bindings := top.Keys()
+		if !capturing {
+			bindings = append(bindings, keys.Command)
+		}
+		for _, b := range bindings {
 			h := b.Help()
 			p := s.StatusKey.Render(h.Key) + " " + s.Status.Render(h.Desc)
 			w := lipgloss.Width(p) + 2

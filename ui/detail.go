@@ -39,7 +39,7 @@ var detailKeys = struct {
 }
 
 func newDetailScreen(e *env, conn string, t catalog.Type, rec store.Record) *detailScreen {
-	d := &detailScreen{env: e, conn: conn, typ: t, tabs: []string{"Fields", "JSON"}}
+	d := &detailScreen{env: e, conn: conn, typ: t}
 	d.vp = viewport.New(viewport.WithWidth(80), viewport.WithHeight(20))
 	d.vp.SoftWrap = true
 	d.setRecord(rec)
@@ -49,8 +49,52 @@ func newDetailScreen(e *env, conn string, t catalog.Type, rec store.Record) *det
 // setRecord renders the tabs of a record once, when it loads.
 func (d *detailScreen) setRecord(rec store.Record) {
 	d.rec = rec
+	d.tabs = []string{"Fields", "JSON"}
 	d.content = []string{fieldsText(rec.Raw), prettyJSON(rec.Raw)}
+	if tags, ok := tagsText(rec.Raw); ok {
+		d.tabs = append(d.tabs, "Tags")
+		d.content = append(d.content, tags)
+	}
+	d.tab = min(d.tab, len(d.tabs)-1)
 	d.vp.SetContent(d.content[d.tab])
+}
+
+// tagsText shows a resource's tags and its account's tags side by side
+// (seed 000: accountTags now come with every AWS inventory record).
+func tagsText(raw []byte) (string, bool) {
+	var r struct {
+		Tags        *[]struct{ Key, Value string } `json:"tags"`
+		AccountTags *[]struct{ Key, Value string } `json:"accountTags"`
+	}
+	if json.Unmarshal(raw, &r) != nil || r.AccountTags == nil {
+		return "", false
+	}
+	var left, right []string
+	if r.Tags != nil {
+		for _, t := range *r.Tags {
+			left = append(left, t.Key+" = "+t.Value)
+		}
+	}
+	for _, t := range *r.AccountTags {
+		right = append(right, t.Key+" = "+t.Value)
+	}
+	w := len("RESOURCE TAGS")
+	for _, l := range left {
+		w = max(w, len(l))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s   %s\n", w, "RESOURCE TAGS", "ACCOUNT TAGS")
+	for i := 0; i < max(len(left), len(right)); i++ {
+		var l, r string
+		if i < len(left) {
+			l = left[i]
+		}
+		if i < len(right) {
+			r = right[i]
+		}
+		fmt.Fprintf(&b, "%-*s   %s\n", w, l, r)
+	}
+	return b.String(), true
 }
 
 // refreshable: records with a single-record read on the server.

@@ -126,9 +126,9 @@ func (f *exceptionForm) build() *huh.Form {
 		huh.NewGroup(
 			huh.NewInput().Title("Name").Value(&f.in.Name).CharLimit(255).Validate(validateExceptionName),
 			huh.NewInput().Title("Description").Value(&f.in.Description).CharLimit(1000),
-			huh.NewSelect[string]().Title("Reason").Options(options(qualys.ExceptionReasons)...).Value(&f.in.Reason),
-			huh.NewSelect[string]().Title("Scope").Options(options(qualys.ExceptionScopes)...).Value(&f.in.Scope),
-			huh.NewSelect[string]().Title("Cloud").Options(clouds...).Value(&f.in.CloudType),
+			huh.NewSelect[string]().Inline(true).Title("Reason").Options(options(qualys.ExceptionReasons)...).Value(&f.in.Reason),
+			huh.NewSelect[string]().Inline(true).Title("Scope").Options(options(qualys.ExceptionScopes)...).Value(&f.in.Scope),
+			huh.NewSelect[string]().Inline(true).Title("Cloud").Options(clouds...).Value(&f.in.CloudType),
 			huh.NewInput().Title("Starts").Description("RFC 3339, e.g. 2026-12-01T00:00:00Z").Value(&f.in.StartingDate).Validate(validateDate),
 			huh.NewInput().Title("Ends").Description("after the start, not in the past").Value(&f.in.EndingDate).Validate(f.validateEnd),
 		),

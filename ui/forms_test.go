@@ -113,3 +113,18 @@ func TestFormFieldValidators(t *testing.T) {
 		}
 	}
 }
+
+func TestTagsTabSideBySide(t *testing.T) {
+	raw := []byte(`{"uuid":"u","tags":[{"key":"Name","value":"Osaka"}],"accountTags":[{"key":"name","value":"automation"},{"key":"Testing3","value":"Test_2.15.0-3"}]}`)
+	got, ok := tagsText(raw)
+	if !ok {
+		t.Fatal("no tags tab for a record with accountTags")
+	}
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "Name = Osaka") || !strings.Contains(lines[1], "name = automation") || !strings.Contains(lines[2], "Testing3 = Test_2.15.0-3") {
+		t.Errorf("tags tab:\n%s", got)
+	}
+	if _, ok := tagsText([]byte(`{"uuid":"u","tags":[]}`)); ok {
+		t.Error("tags tab for a record without accountTags")
+	}
+}

@@ -47,7 +47,7 @@ func init() {
 			{Title: "NAME", Kind: store.Text, MinWidth: 18, Flex: 3},
 			{Title: "STATE", Kind: store.Text, MinWidth: 8, MaxWidth: 9},
 			{Title: "REASON", Kind: store.Text, MinWidth: 10, MaxWidth: 22, Flex: 1},
-			{Title: "SCOPE", Kind: store.Text, MinWidth: 8, MaxWidth: 9},
+			{Title: "SCOPE", Kind: store.Text, MinWidth: 9, MaxWidth: 9},
 			{Title: "START", Kind: store.Time, MinWidth: 10, MaxWidth: 16, Flex: 2},
 			{Title: "END", Kind: store.Time, MinWidth: 10, MaxWidth: 16, Flex: 2},
 		},
