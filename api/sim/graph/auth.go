@@ -22,16 +22,6 @@ const (
 	maxFormBytes  = 64 << 10
 )
 
-// tokenRequest is a parsed client-credentials request.
-type tokenRequest struct {
-	v2                 bool
-	tenant             string
-	grant              string
-	clientID, secret   string
-	resource, scope    string
-	hasSecret, hasForm bool
-}
-
 // serveLogin serves the login host: POST /{tenant}/oauth2/token (v1) and
 // POST /{tenant}/oauth2/v2.0/token (v2).
 func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request, rest string) {

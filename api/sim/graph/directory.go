@@ -198,19 +198,5 @@ func (d *directory) insertLive(o *obj) {
 	d.lists[o.k], _ = insertBySeq(d.lists[o.k], o)
 }
 
-// roleIDByValue returns the id of the Microsoft Graph app role with the
-// given value (permission name).
-func (d *directory) graphRoleID(value string) string {
-	for _, r := range d.graphSP.appRoles {
-		if strings.EqualFold(r.value, value) {
-			return r.id
-		}
-	}
-	return ""
-}
-
-// liveCount returns how many live objects of kind k exist.
-func (d *directory) liveCount(k kind) int { return len(d.lists[k]) }
-
 // cloneList returns a copy of a relation list (for callers outside the lock).
 func cloneList(l []*obj) []*obj { return slices.Clone(l) }

@@ -351,19 +351,63 @@ func (s *Server) dispatch(rc *rctx, method, path, rawQuery string, body io.Reade
 	}
 	rc.claims = c
 	rc.raw = rawQuery
-	if rt == nil {
-		return fail(badRequest("BadRequest", "Resource not found for the segment '%s'.", clip(unknownSeg)))
-	}
-	if rt.method != method {
-		return fail(&gerr{status: http.StatusMethodNotAllowed, code: "Request_BadRequest",
-			msg: "Specified HTTP method is not allowed for the request target.", hdr: http.Header{"Allow": {rt.method}}})
-	}
-	if rt.serve == nil { // $batch
+	if rt != nil && rt.serve == nil && rt.method == method { // $batch: its requests are charged one by one
 		if rc.inner {
 			return fail(badRequest("BadRequest", "A $batch request cannot be nested in a $batch request."))
 		}
 		st, hdr, b := s.serveBatch(rc, body)
 		return finish(st, hdr, b)
+	}
+	// Every authenticated request is charged (errors included), except
+	// those refused by the budget itself.
+	vals, _ := url.ParseQuery(rawQuery)
+	ru := cost(method, costPattern(path), vals)
+	admitted, retry, pct := s.thr.charge(c.AppID+"/"+c.Tid, rc.now, ru)
+	if !admitted {
+		res.throttled = true
+		return fail(&gerr{status: http.StatusTooManyRequests, code: "TooManyRequests",
+			msg: "Too many requests. The application has exceeded its resource unit limit; retry after " + strconv.Itoa(retry) + " seconds.",
+			hdr: http.Header{
+				"Retry-After":                    {strconv.Itoa(retry)},
+				"X-Ms-Throttle-Scope":            {"Tenant_Application/ReadWrite/" + c.AppID + "/" + c.Tid},
+				"X-Ms-Throttle-Information":      {"ResourceUnitLimitExceeded"},
+				"X-Ms-Throttle-Limit-Percentage": {pctHeader(pct)},
+			}})
+	}
+	r := s.serveRoute(rc, rt, keys, unknownSeg, method, rawQuery, c)
+	r.ru = ru
+	r.hdr.Set("X-Ms-Resource-Unit", strconv.Itoa(ru))
+	if pct >= 0.8 {
+		r.hdr.Set("X-Ms-Throttle-Limit-Percentage", pctHeader(pct))
+	}
+	return r
+}
+
+// serveRoute answers an admitted request: routing, method, permissions,
+// query options, then the endpoint.
+func (s *Server) serveRoute(rc *rctx, rt *route, keys []string, unknownSeg, method, rawQuery string, c *claims) result {
+	res := result{pattern: "unknown"}
+	if rt != nil {
+		res.pattern = rt.pattern
+		if rt.method != method {
+			res.pattern = method + strings.TrimPrefix(rt.pattern, rt.method)
+		}
+	}
+	finish := func(status int, hdr http.Header, b []byte) result {
+		res.status, res.body, res.hdr = status, b, http.Header{}
+		for k, v := range hdr {
+			res.hdr[k] = v
+		}
+		rc.commonHeaders(res.hdr)
+		return res
+	}
+	fail := func(e *gerr) result { return finish(e.status, e.hdr, rc.errorBody(e)) }
+	if rt == nil {
+		return fail(badRequest("BadRequest", "Resource not found for the segment '%s'.", clip(unknownSeg)))
+	}
+	if rt.method != method || rt.serve == nil {
+		return fail(&gerr{status: http.StatusMethodNotAllowed, code: "Request_BadRequest",
+			msg: "Specified HTTP method is not allowed for the request target.", hdr: http.Header{"Allow": {rt.method}}})
 	}
 	if len(rt.perms) > 0 && !c.hasAny(rt.perms) {
 		return fail(&gerr{status: http.StatusForbidden, code: "Authorization_RequestDenied",
@@ -373,34 +417,11 @@ func (s *Server) dispatch(rc *rctx, method, path, rawQuery string, body io.Reade
 	if ge != nil {
 		return fail(ge)
 	}
-	vals, _ := url.ParseQuery(rawQuery)
-	ru := cost(method, costPattern(path), vals)
-	ok, retry, pct := s.thr.charge(c.AppID+"/"+c.Tid, rc.now, ru)
-	if !ok {
-		res.throttled = true
-		r := fail(&gerr{status: http.StatusTooManyRequests, code: "TooManyRequests",
-			msg: "Too many requests. The application has exceeded its resource unit limit; retry after " + strconv.Itoa(retry) + " seconds.",
-			hdr: http.Header{
-				"Retry-After":                    {strconv.Itoa(retry)},
-				"X-Ms-Throttle-Scope":            {"Tenant_Application/ReadWrite/" + c.AppID + "/" + c.Tid},
-				"X-Ms-Throttle-Information":      {"ResourceUnitLimitExceeded"},
-				"X-Ms-Throttle-Limit-Percentage": {pctHeader(pct)},
-			}})
-		return r
-	}
-	res.ru = ru
 	out, ge := rt.serve(rc, q, keys)
-	var r result
 	if ge != nil {
-		r = fail(ge)
-	} else {
-		r = finish(out.status, out.hdr, out.body)
+		return fail(ge)
 	}
-	r.hdr.Set("X-Ms-Resource-Unit", strconv.Itoa(ru))
-	if pct >= 0.8 {
-		r.hdr.Set("X-Ms-Throttle-Limit-Percentage", pctHeader(pct))
-	}
-	return r
+	return finish(out.status, out.hdr, out.body)
 }
 
 func (rc *rctx) commonHeaders(h http.Header) {
@@ -524,8 +545,11 @@ func asgSeq(a *assignment) uint32 { return a.seq }
 // listState reads the $skiptoken of a paged collection.
 func (rc *rctx) listState(q *query, routeID int, owner uint32) (listTok, *gerr) {
 	t := listTok{route: uint64(routeID), owner: owner}
+	if q.deltatoken != "" {
+		return t, badRequest("Request_BadRequest", "$deltatoken is only supported on delta queries.")
+	}
 	if q.skiptoken == "" {
-		if q.hasToken && q.deltatoken == "" {
+		if q.hasToken {
 			return t, badRequest("Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.")
 		}
 		return t, nil
@@ -584,7 +608,11 @@ func (rc *rctx) serveCollection(q *query, k kind) (*resp, *gerr) {
 	}
 	n := rc.s.pageLen(top, st.pos, st.page, uint64(routeID))
 	c := cutPage(d.lists[k], objSeq, st.pos, n, keep)
-	b := make([]byte, 0, 256+len(c.items)*1024)
+	size := 512
+	for _, o := range c.items {
+		size += o.viewLen(view)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"@odata.context":`...)
 	b = appendJSONString(b, rc.context(sch.set+selectSuffix(q)))
 	if q.count == "true" {

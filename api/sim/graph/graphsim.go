@@ -102,6 +102,9 @@ type Options struct {
 	Roles []string
 
 	// Object counts; 0 means the Scale's default, negative means none.
+	// The app registration itself (ClientID) is always one of the
+	// applications, and its service principal holds Roles as app role
+	// assignments of the Microsoft Graph service principal.
 	Users, Groups, Devices, Applications, ServicePrincipals int
 	// Scale is ScaleSmall (default: 500 users, 40 groups, 300 devices, 30
 	// applications, 60 service principals) or ScaleSeed (111,207 users, 800
@@ -260,6 +263,10 @@ type Server struct {
 // the options). It does not listen: use Handler or Start.
 func New(o Options) *Server {
 	o = Defaults(o)
+	if o.Scale != ScaleSmall && o.Scale != ScaleSeed {
+		o.Logger.Error("graphsim: unknown scale, using the small one", "scale", o.Scale)
+		o.Scale = ScaleSmall
+	}
 	s := &Server{opt: o, log: o.Logger}
 	h := sha256.New()
 	fmt.Fprintf(h, "qtc-graphsim/1\x00%d\x00%s\x00%s\x00%s", o.Seed, strings.ToLower(o.TenantID), strings.ToLower(o.ClientID), o.ClientSecret)

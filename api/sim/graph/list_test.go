@@ -297,6 +297,7 @@ func TestRequestErrors(t *testing.T) {
 		{"GET", "/v1.0/users?$search=%22displayName:a%22", nil, 400, "Request_BadRequest"},
 		{"GET", "/v1.0/users?$foo=1", nil, 400, "BadRequest"},
 		{"GET", "/v1.0/users?$skiptoken=garbage", nil, 400, "Directory_ExpiredPageToken"},
+		{"GET", "/v1.0/users?$deltatoken=latest", nil, 400, "Request_BadRequest"},
 		{"GET", "/v1.0/users?$expand=manager", nil, 400, "BadRequest"},
 		{"GET", "/v1.0/users?$expand=memberOf,appRoleAssignments", nil, 400, "Request_UnsupportedQuery"},
 	}

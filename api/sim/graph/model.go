@@ -224,7 +224,6 @@ type obj struct {
 
 type savedRels struct {
 	memberOf []*obj
-	members  []*obj
 	asg      []*assignment
 }
 
@@ -296,6 +295,16 @@ func unquote(v []byte) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// viewLen returns the length of appendView's output without annotation
+// or extras.
+func (o *obj) viewLen(view []int) int {
+	n := 1 + len(view)
+	for _, k := range view {
+		n += int(o.segs[k+1]) - 1 - int(o.segs[k])
+	}
+	return n
 }
 
 // appendView appends the object with the given properties (schema indexes,

@@ -143,7 +143,7 @@ func TestRelationsConsistency(t *testing.T) {
 		for _, raw := range p.Value {
 			var got struct {
 				ID, AppRoleID, PrincipalID, PrincipalType, PrincipalDisplayName, ResourceID, ResourceDisplayName, CreatedDateTime string
-				DeletedDateTime                                                                                                 *string
+				DeletedDateTime                                                                                                   *string
 			}
 			_ = json.Unmarshal(raw, &got)
 			if got.ID == a.ID {

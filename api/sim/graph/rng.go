@@ -256,12 +256,6 @@ type rec struct {
 	sl   *slab // where done copies the record; nil: a fresh allocation
 }
 
-func newRec(n int) *rec {
-	r := &rec{b: make([]byte, 0, 64*n), segs: make([]uint32, 0, n+1)}
-	r.b = append(r.b, '{')
-	return r
-}
-
 // reset starts a new record in r's buffers (generators reuse one rec).
 func (r *rec) reset(sl *slab) *rec {
 	r.b = append(r.b[:0], '{')

@@ -86,24 +86,6 @@ func (t *throttle) charge(key string, now time.Time, ru int) (ok bool, retryAfte
 	return true, 0, float64(b.sum) / float64(t.budget)
 }
 
-// used returns the RU in the window of key at now (tests, Stats).
-func (t *throttle) used(key string, now time.Time) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.buckets[key]
-	if b == nil {
-		return 0
-	}
-	sum := 0
-	cutoff := now.Add(-throttleWindow)
-	for _, sp := range b.q[b.head:] {
-		if sp.at.After(cutoff) {
-			sum += sp.ru
-		}
-	}
-	return sum
-}
-
 // pctHeader formats x-ms-throttle-limit-percentage (sent from 0.8 of the
 // budget on, at most 1.8).
 func pctHeader(p float64) string {
