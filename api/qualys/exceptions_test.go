@@ -418,15 +418,17 @@ func TestCreateExceptionNotRepeated(t *testing.T) {
 			g := newGateway(t, func(w http.ResponseWriter, r *http.Request) {
 				if n.Add(1) <= tt.drops {
 					io.Copy(io.Discard, r.Body)
+					// Record before dropping: the client returns as soon as
+					// the connection closes.
+					rc.mu.Lock()
+					rc.reqs = append(rc.reqs, recorded{Method: r.Method})
+					rc.mu.Unlock()
 					conn, _, err := w.(http.Hijacker).Hijack()
 					if err != nil {
 						t.Error(err)
 						return
 					}
 					conn.Close()
-					rc.mu.Lock()
-					rc.reqs = append(rc.reqs, recorded{Method: r.Method})
-					rc.mu.Unlock()
 					return
 				}
 				inner(w, r)
