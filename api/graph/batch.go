@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"qtc/api/internal/text"
 )
 
 // MaxBatch is the most requests Graph accepts in one $batch call.
@@ -546,11 +548,11 @@ func decodeBatchResponse(body []byte) ([]BatchResponse, error) {
 	}
 	out := make([]BatchResponse, len(*env.Responses))
 	for i, w := range *env.Responses {
-		r := BatchResponse{ID: jsonText(w.ID), Status: w.Status, Body: w.Body}
+		r := BatchResponse{ID: text.JSON(w.ID), Status: w.Status, Body: w.Body}
 		if len(w.Headers) > 0 {
 			r.Headers = make(map[string]string, len(w.Headers))
 			for k, v := range w.Headers {
-				r.Headers[k] = jsonText(v)
+				r.Headers[k] = text.JSON(v)
 			}
 		}
 		if string(r.Body) == "null" {

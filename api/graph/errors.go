@@ -8,7 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"qtc/api/internal/text"
 )
 
 // ErrDeltaExpired reports that a delta link can no longer be used (Graph
@@ -48,10 +49,10 @@ func (e *Error) Error() string {
 		b.WriteString(" ")
 		b.WriteString(t)
 	}
-	if msg := oneLine(e.Message, maxMessageInError); e.Code != "" || msg != "" {
+	if msg := text.OneLine(e.Message, maxMessageInError); e.Code != "" || msg != "" {
 		b.WriteString(" (")
 		if e.Code != "" {
-			b.WriteString(oneLine(e.Code, 100))
+			b.WriteString(text.OneLine(e.Code, 100))
 			if msg != "" {
 				b.WriteString(": ")
 			}
@@ -68,7 +69,7 @@ func (e *Error) Error() string {
 	}
 	if e.RequestID != "" {
 		b.WriteString(" [request-id ")
-		b.WriteString(oneLine(e.RequestID, 100))
+		b.WriteString(text.OneLine(e.RequestID, 100))
 		b.WriteString("]")
 	}
 	return b.String()
@@ -173,13 +174,13 @@ func parseError(method, rawURL string, status int, h http.Header, body []byte) *
 	e := &Error{Method: method, URL: rawURL, Status: status}
 	var eb errorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
-		e.Code = jsonText(eb.Error.Code)
-		e.Message = jsonText(eb.Error.Message)
+		e.Code = text.JSON(eb.Error.Code)
+		e.Message = text.JSON(eb.Error.Message)
 		if eb.Error.InnerError != nil {
-			e.RequestID = jsonText(eb.Error.InnerError.RequestID)
+			e.RequestID = text.JSON(eb.Error.InnerError.RequestID)
 		}
 	} else if len(body) > 0 {
-		e.Message = snippet(body, 300)
+		e.Message = text.Snippet(body, 300)
 	}
 	if e.RequestID == "" && h != nil {
 		e.RequestID = h.Get("request-id")
@@ -204,43 +205,3 @@ func (e *DecodeError) Error() string {
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
-
-// jsonText renders a JSON value as text: strings unquoted, other values as
-// their literal, null and absent as "".
-func jsonText(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return s
-	}
-	return string(raw)
-}
-
-// snippet returns the start of a body as text, at most n bytes, cut on a
-// rune boundary.
-func snippet(body []byte, n int) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "?")
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.ToValidUTF8(s[:cut], "?") + "..."
-}
-
-// oneLine flattens s onto one line and bounds its length.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		cut := n
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
-}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"qtc/api/internal/text"
 )
 
 // Page is one page of a Graph collection.
@@ -91,7 +93,7 @@ func DecodePage(body []byte) (*Page, error) {
 	if !haveValue {
 		if errStart >= 0 {
 			e := parseError("", "", 0, nil, append(append([]byte(`{"error":`), body[errStart:errEnd]...), '}'))
-			return nil, &DecodeError{Offset: int64(errStart), Err: fmt.Errorf("the body is an error, not a page: %s: %s", e.Code, oneLine(e.Message, maxMessageInError))}
+			return nil, &DecodeError{Offset: int64(errStart), Err: fmt.Errorf("the body is an error, not a page: %s: %s", e.Code, text.OneLine(e.Message, maxMessageInError))}
 		}
 		return nil, &DecodeError{Offset: 0, Err: errors.New(`not a collection page: no "value" array`)}
 	}

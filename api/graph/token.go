@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"qtc/api/internal/text"
 )
 
 const (
@@ -184,7 +186,7 @@ func (e *TokenError) Error() string {
 	}
 	var tags []string
 	if e.ErrorCode != "" {
-		tags = append(tags, oneLine(e.ErrorCode, 60))
+		tags = append(tags, text.OneLine(e.ErrorCode, 60))
 	}
 	if e.Code != 0 {
 		tags = append(tags, fmt.Sprintf("AADSTS%d", e.Code))
@@ -194,14 +196,14 @@ func (e *TokenError) Error() string {
 	}
 	if m := e.Meaning(); m != "" {
 		b.WriteString(": ")
-		b.WriteString(oneLine(m, maxMessageInError))
-		if d := oneLine(e.Description, maxMessageInError); d != "" && d != oneLine(m, maxMessageInError) {
+		b.WriteString(text.OneLine(m, maxMessageInError))
+		if d := text.OneLine(e.Description, maxMessageInError); d != "" && d != text.OneLine(m, maxMessageInError) {
 			b.WriteString(" — Entra ID says: ")
 			b.WriteString(d)
 		}
 	}
 	if e.TraceID != "" {
-		b.WriteString(" [trace-id " + oneLine(e.TraceID, 60) + "]")
+		b.WriteString(" [trace-id " + text.OneLine(e.TraceID, 60) + "]")
 	}
 	return b.String()
 }
@@ -255,17 +257,17 @@ func parseTokenError(status int, body []byte, tokenURL, secret string) *TokenErr
 	e := &TokenError{Status: status, URL: tokenURL}
 	var tb tokenErrorBody
 	if err := json.Unmarshal(body, &tb); err == nil {
-		e.ErrorCode = redact(jsonText(tb.Error), secret)
-		e.Description = redact(firstLine(jsonText(tb.Description)), secret)
-		e.TraceID = jsonText(tb.TraceID)
-		e.CorrelationID = jsonText(tb.CorrelationID)
+		e.ErrorCode = redact(text.JSON(tb.Error), secret)
+		e.Description = redact(firstLine(text.JSON(tb.Description)), secret)
+		e.TraceID = text.JSON(tb.TraceID)
+		e.CorrelationID = text.JSON(tb.CorrelationID)
 		if len(tb.Codes) > 0 {
 			if n, err := strconv.ParseInt(string(tb.Codes[0]), 10, 64); err == nil && n > 0 && n <= math.MaxInt32 {
 				e.Code = int(n)
 			}
 		}
 	} else if len(body) > 0 {
-		e.Description = redact(snippet(body, 300), secret)
+		e.Description = redact(text.Snippet(body, 300), secret)
 	}
 	if e.Code == 0 {
 		if m := aadstsRE.FindStringSubmatch(e.Description); m != nil {
@@ -346,9 +348,9 @@ func decodeClaims(tok string) (*claims, error) {
 	if err := json.Unmarshal(payload, &rc); err != nil {
 		return nil, fmt.Errorf("graph: the access token's payload is not a JSON object: %v", err)
 	}
-	cl := &claims{roles: []string{}, tenantID: jsonText(rc.Tid), appID: jsonText(rc.AppID)}
+	cl := &claims{roles: []string{}, tenantID: text.JSON(rc.Tid), appID: text.JSON(rc.AppID)}
 	if cl.appID == "" {
-		cl.appID = jsonText(rc.Azp)
+		cl.appID = text.JSON(rc.Azp)
 	}
 	if len(rc.Roles) > 0 && string(rc.Roles) != "null" {
 		var roles []string

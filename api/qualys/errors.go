@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"qtc/api/internal/text"
 )
 
 // APIError is an HTTP answer from Qualys that is not the expected success:
@@ -45,10 +46,10 @@ func (e *APIError) Error() string {
 		b.WriteString(" ")
 		b.WriteString(t)
 	}
-	if msg := oneLine(e.Message, maxMessageInError); e.Code != "" || msg != "" {
+	if msg := text.OneLine(e.Message, maxMessageInError); e.Code != "" || msg != "" {
 		b.WriteString(" (")
 		if e.Code != "" {
-			b.WriteString(oneLine(e.Code, 100))
+			b.WriteString(text.OneLine(e.Code, 100))
 			if msg != "" {
 				b.WriteString(": ")
 			}
@@ -130,10 +131,10 @@ type errorBody struct {
 func parseErrorBody(body []byte) (code, msg string) {
 	var eb errorBody
 	if err := json.Unmarshal(body, &eb); err == nil {
-		code = jsonText(eb.ErrorCode)
-		msg = jsonText(eb.Message)
+		code = text.JSON(eb.ErrorCode)
+		msg = text.JSON(eb.Message)
 		if msg == "" {
-			msg = jsonText(eb.Error)
+			msg = text.JSON(eb.Error)
 		}
 		if code != "" || msg != "" {
 			return code, msg
@@ -141,47 +142,7 @@ func parseErrorBody(body []byte) (code, msg string) {
 	}
 	// Not a JSON error object (an HTML page from a proxy, plain text...):
 	// show its start.
-	return "", snippet(body, 300)
-}
-
-// jsonText renders a JSON value as text: strings unquoted, other values as
-// their literal, null and absent as "".
-func jsonText(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		return s
-	}
-	return string(raw)
-}
-
-// snippet returns the start of a non-JSON body as text, at most n bytes,
-// cut on a rune boundary.
-func snippet(body []byte, n int) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) <= n {
-		return strings.ToValidUTF8(s, "?")
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strings.ToValidUTF8(s[:cut], "?") + "..."
-}
-
-// oneLine flattens s onto one line and bounds its length.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		cut := n
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
+	return "", text.Snippet(body, 300)
 }
 
 // atoiHeader parses a non-negative integer header value.

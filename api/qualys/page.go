@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"qtc/api/internal/text"
 )
 
 // Item is one record of a page: its decoded value and the record's bytes
@@ -69,7 +71,7 @@ func decodeSpringPage[T any](body []byte) (*SpringPage[T], *APIError, error) {
 		return nil, nil, &DecodeError{Offset: jsonErrorOffset(err, len(body)), Err: err}
 	}
 	if env.Content == nil {
-		code, msg := jsonText(env.ErrorCode), jsonText(env.Message)
+		code, msg := text.JSON(env.ErrorCode), text.JSON(env.Message)
 		if code != "" || msg != "" {
 			return nil, &APIError{Code: code, Message: msg}, nil
 		}
@@ -223,7 +225,7 @@ func errorObject(body []byte, recordKey string) *APIError {
 	if json.Unmarshal(body, &fields) != nil {
 		return nil
 	}
-	code, msg := jsonText(fields["errorCode"]), jsonText(fields["message"])
+	code, msg := text.JSON(fields["errorCode"]), text.JSON(fields["message"])
 	_, isRecord := fields[recordKey]
 	if code != "" || (msg != "" && !isRecord) {
 		return &APIError{Code: code, Message: msg}
