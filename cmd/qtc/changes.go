@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"qtc/api/qualys"
+	"qtc/store"
+	qsync "qtc/sync"
 )
 
 // exceptionFlags are the fields of an exception, from flags or a JSON file.
@@ -106,10 +108,6 @@ func exceptionCommand() *command {
 		}
 		return nil
 	}
-	show := func(c *cli, what string, raw []byte) {
-		fmt.Fprintf(c.stderr, "%s\n", what)
-		fmt.Fprintf(c.stdout, "%s\n", raw)
-	}
 	return &command{
 		name:    "exception",
 		summary: "Create, update, delete or refresh TotalCloud exceptions (the store keeps the server's answer).",
@@ -121,24 +119,9 @@ func exceptionCommand() *command {
 					if err := needArgs(pos, 0, ""); err != nil {
 						return err
 					}
-					if err := needConn(); err != nil {
-						return err
-					}
-					in, err := f.input()
-					if err != nil {
-						return err
-					}
-					eng, err := c.engine()
-					if err != nil {
-						return err
-					}
-					defer eng.Store.Close()
-					rec, err := eng.CreateException(c.ctx, f.conn, in)
-					if err != nil {
-						return err
-					}
-					show(c, "created exception "+rec.ID, rec.Raw)
-					return nil
+					return withException(c, &f, true, func(eng *qsync.Engine, in qualys.ExceptionInput) (store.Record, error) {
+						return eng.CreateException(c.ctx, f.conn, in)
+					}, "created")
 				},
 			},
 			{
@@ -148,24 +131,9 @@ func exceptionCommand() *command {
 					if err := needArgs(pos, 1, "exception ID"); err != nil {
 						return err
 					}
-					if err := needConn(); err != nil {
-						return err
-					}
-					eng, err := c.engine()
-					if err != nil {
-						return err
-					}
-					defer eng.Store.Close()
-					in, err := f.input()
-					if err != nil {
-						return err
-					}
-					rec, err := eng.UpdateException(c.ctx, f.conn, pos[0], in)
-					if err != nil {
-						return err
-					}
-					show(c, "updated exception "+rec.ID, rec.Raw)
-					return nil
+					return withException(c, &f, true, func(eng *qsync.Engine, in qualys.ExceptionInput) (store.Record, error) {
+						return eng.UpdateException(c.ctx, f.conn, pos[0], in)
+					}, "updated")
 				},
 			},
 			{
@@ -175,20 +143,9 @@ func exceptionCommand() *command {
 					if err := needArgs(pos, 1, "exception ID"); err != nil {
 						return err
 					}
-					if err := needConn(); err != nil {
-						return err
-					}
-					eng, err := c.engine()
-					if err != nil {
-						return err
-					}
-					defer eng.Store.Close()
-					rec, err := eng.RefreshException(c.ctx, f.conn, pos[0])
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(c.stdout, "%s\n", rec.Raw)
-					return nil
+					return withException(c, &f, false, func(eng *qsync.Engine, _ qualys.ExceptionInput) (store.Record, error) {
+						return eng.RefreshException(c.ctx, f.conn, pos[0])
+					}, "")
 				},
 			},
 			{
@@ -236,6 +193,36 @@ func exceptionCommand() *command {
 			},
 		},
 	}
+}
+
+// withException runs one exception call: it checks --connector, builds the
+// input (when the call takes one), opens the engine, and prints the server's
+// record on stdout (and what happened on stderr when verb is set).
+func withException(c *cli, f *exceptionFlags, needsInput bool, call func(*qsync.Engine, qualys.ExceptionInput) (store.Record, error), verb string) error {
+	if f.conn == "" {
+		return &usageError{err: errors.New("--connector is required")}
+	}
+	var in qualys.ExceptionInput
+	if needsInput {
+		var err error
+		if in, err = f.input(); err != nil {
+			return err
+		}
+	}
+	eng, err := c.engine()
+	if err != nil {
+		return err
+	}
+	defer eng.Store.Close()
+	rec, err := call(eng, in)
+	if err != nil {
+		return err
+	}
+	if verb != "" {
+		fmt.Fprintf(c.stderr, "%s exception %s\n", verb, rec.ID)
+	}
+	fmt.Fprintf(c.stdout, "%s\n", rec.Raw)
+	return nil
 }
 
 // confirm asks a yes/no question on the terminal; without one it refuses
