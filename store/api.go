@@ -109,6 +109,14 @@ type PageWrite struct {
 	Generation uint64 // records are stamped with it (for the sweep)
 	Records    []Record
 	State      StreamState
+	// Delete lists records the source reports gone for good (a Graph delta
+	// "@removed": {"reason": "deleted"}); they are deleted in the same
+	// transaction. Unknown ids are ignored.
+	Delete []string
+	// SoftDelete lists records the source reports removed but restorable
+	// ("reason": "changed"); they are kept, marked removed at RemovedAt.
+	SoftDelete []string
+	RemovedAt  time.Time
 }
 
 // WriteStats counts what a page write did. Added+Changed+Unchanged is the
@@ -117,7 +125,9 @@ type WriteStats struct {
 	Added, Changed, Unchanged int
 	// Restored counts records that were marked removed and are present
 	// again; each of them is also counted in Changed.
-	Restored int
+	Restored    int
+	Deleted     int // records deleted (PageWrite.Delete)
+	SoftDeleted int // records newly marked removed (PageWrite.SoftDelete)
 }
 
 // Counts are per-type totals of one run.

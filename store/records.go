@@ -254,9 +254,17 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 		}
 	}
 
+	var softMark int64
+	if len(w.SoftDelete) > 0 {
+		var err error
+		if softMark, err = removedMark(w.RemovedAt); err != nil {
+			return st, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		st = WriteStats{}
-		if len(prep) > 0 {
+		if len(prep) > 0 || len(w.Delete) > 0 || len(w.SoftDelete) > 0 {
 			t, err := openTypeRW(tx, w.Connector, w.Type, w.Layout)
 			if err != nil {
 				return err
@@ -272,6 +280,29 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 					return fmt.Errorf("record %q: %w", prep[i].id, err)
 				}
 				st.count(res, restored)
+			}
+			for _, id := range w.Delete {
+				ok, err := t.remove([]byte(id))
+				if err != nil {
+					return fmt.Errorf("delete record %q: %w", id, err)
+				}
+				if ok {
+					st.Deleted++
+				}
+			}
+			for _, id := range w.SoftDelete {
+				v := t.row.Get([]byte(id))
+				if v == nil {
+					continue
+				}
+				if m, err := rowRemoved(v); err != nil || m != 0 {
+					continue
+				}
+				if err := t.row.Put([]byte(id), withRemoved(v, softMark)); err != nil {
+					return fmt.Errorf("mark record %q removed: %w", id, err)
+				}
+				t.removed++
+				st.SoftDeleted++
 			}
 			t.maxGen = max(t.maxGen, w.Generation)
 			if err := t.save(tx); err != nil {

@@ -750,3 +750,52 @@ func TestCheckFindsRemovedDamage(t *testing.T) {
 		})
 	}
 }
+
+// TestWritePageDeletesAndSoftDeletes covers a delta page that carries
+// upserts and removals: all in one transaction, counters and indexes kept.
+func TestWritePageDeletesAndSoftDeletes(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	writeRecords(t, s, "c", "host", 1, 0, 10)
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	st, err := s.WritePage(ctx, PageWrite{
+		Connector: "c", Type: "host", Layout: testLayout, Stream: "host", Generation: 1,
+		Records:    []Record{testRecord(20, 0)},
+		Delete:     []string{testID(1), testID(2), "unknown"},
+		SoftDelete: []string{testID(3), testID(3), "unknown"},
+		RemovedAt:  at,
+		State:      StreamState{DeltaLink: "next"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Added != 1 || st.Deleted != 2 || st.SoftDeleted != 1 {
+		t.Fatalf("stats %+v, want +1, 2 deleted, 1 soft-deleted", st)
+	}
+	if n, _ := s.Count(ctx, "c", "host"); n != 9 {
+		t.Errorf("count %d, want 9", n)
+	}
+	if n, _ := s.CountRemoved(ctx, "c", "host"); n != 1 {
+		t.Errorf("removed %d, want 1", n)
+	}
+	if r, err := s.Get(ctx, "c", "host", testID(3)); err != nil || !r.Removed.Equal(at) {
+		t.Errorf("soft-deleted record: %v, removed %v", err, r.Removed)
+	}
+	if _, err := s.Get(ctx, "c", "host", testID(1)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted record: %v", err)
+	}
+	if got, _ := s.StreamState(ctx, "c", "host"); got.DeltaLink != "next" {
+		t.Errorf("state %+v", got)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Written again, a soft-deleted record is restored.
+	st, err = s.WritePage(ctx, PageWrite{Connector: "c", Type: "host", Layout: testLayout, Generation: 1, Records: []Record{testRecord(3, 0)}})
+	if err != nil || st.Restored != 1 {
+		t.Fatalf("restore: %+v %v", st, err)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
