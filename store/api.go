@@ -137,8 +137,9 @@ type Counts struct {
 	Unchanged int `json:"unchanged"`
 	Removed   int `json:"removed"`
 	Pages     int `json:"pages"`
-	Restored  int `json:"restored,omitempty"` // marked-removed records seen again (also in Changed)
-	Purged    int `json:"purged,omitempty"`   // removed records dropped after the retention
+	Restored  int `json:"restored,omitempty"`  // marked-removed records seen again (also in Changed)
+	Purged    int `json:"purged,omitempty"`    // removed records dropped after the retention
+	Fallbacks int `json:"fallbacks,omitempty"` // delta links refused, full pulls done instead
 }
 
 // Run is one sync run of one connector, kept for the connector's log.

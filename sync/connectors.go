@@ -93,3 +93,17 @@ func (e *Engine) ConnectorStatus(ctx context.Context, c store.Connector) (Status
 	}
 	return s, nil
 }
+
+// Endpoint is where a connector's data comes from, for lists.
+func Endpoint(c store.Connector) string {
+	if u := c.Settings[SettingGatewayURL]; u != "" {
+		return u
+	}
+	if u := c.Settings[SettingGraphURL]; u != "" {
+		return u + " (tenant " + c.Settings[SettingTenantID] + ")"
+	}
+	if t := c.Settings[SettingTenantID]; t != "" {
+		return "tenant " + t
+	}
+	return ""
+}

@@ -197,6 +197,8 @@ func (e *Engine) plan(conn store.Connector, opt Options) (plan, error) {
 	switch conn.Kind {
 	case KindQualys:
 		return e.qualysPlan(conn, opt)
+	case KindEntra, KindEntraDevices:
+		return e.entraPlan(conn, opt)
 	default:
 		return plan{}, fmt.Errorf("connector kind %q is not supported by this build", conn.Kind)
 	}

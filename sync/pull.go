@@ -30,6 +30,10 @@ type rawPage struct {
 	last  bool
 	total int
 	next  cursor
+	// Graph delta pages: objects gone for good, objects soft-deleted, and
+	// (on the last page) the link that asks for the next changes.
+	deletes, softDeletes []string
+	deltaLink            string
 }
 
 // stream is one pull of one record type.
@@ -43,6 +47,13 @@ type stream struct {
 	staleResume func(error) bool
 	// incremental streams can pull only what changed since the last run.
 	incremental bool
+	// deltaLinks: the delta "window" of an incremental stream is the delta
+	// link its last full or delta round returned (Graph), not an updated
+	// time range (TotalCloud).
+	deltaLinks bool
+	// expired reports that a delta link is no longer accepted, so the
+	// stream must fall back to a full pull.
+	expired func(error) bool
 	// baseline is how old the last full pull may be before an incremental
 	// stream does a full one again.
 	baseline time.Duration
@@ -65,6 +76,11 @@ func choose(s stream, st store.StreamState, full bool, now time.Time) (mode, win
 		return orFull(st.Mode), st.Window, cursor{page: st.NextPage, marker: st.Marker}, st.Generation
 	case !s.incremental || st.LastFull.IsZero() || now.Sub(st.LastFull) >= s.baseline:
 		return ModeFull, "", cursor{}, gen
+	case s.deltaLinks:
+		if st.DeltaLink == "" {
+			return ModeFull, "", cursor{}, gen
+		}
+		return ModeDelta, st.DeltaLink, cursor{}, st.Generation
 	default:
 		since := st.LastSuccess.Add(-deltaOverlap).UTC().Format(time.RFC3339)
 		return ModeDelta, "[" + since + "..now]", cursor{}, st.Generation
@@ -149,6 +165,17 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 	for f := range pages {
 		records := counts.Added + counts.Changed + counts.Unchanged
 		if f.err != nil {
+			if mode == ModeDelta && s.expired != nil && s.expired(f.err) && !opt.Full {
+				// The source no longer accepts the delta link (7 days old,
+				// or reset): pull everything again and sweep what is gone.
+				e.logger().Warn("delta link expired; falling back to a full pull", "connector", conn, "stream", name, "err", f.err)
+				cancel()
+				full := opt
+				full.Full = true
+				c, _, err := e.pull(ctx, conn, s, full)
+				c.Fallbacks++
+				return c, ModeFull, err
+			}
 			emit(Event{Phase: "failed", Err: f.err, Total: total, Page: counts.Pages, Records: records, Counts: counts})
 			return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, f.err)
 		}
@@ -172,9 +199,15 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 			next.Phase = store.PhaseMarking
 			next.NextPage, next.Marker = 0, ""
 		}
+		if f.page.last {
+			next.DeltaLink = f.page.deltaLink
+		} else if mode == ModeDelta {
+			next.DeltaLink = st.DeltaLink // kept until the round's new link arrives
+		}
 		ws, err := e.Store.WritePage(ctx, store.PageWrite{
 			Connector: conn, Type: name, Layout: layout, Stream: name,
 			Generation: gen, Records: recs, State: next,
+			Delete: f.page.deletes, SoftDelete: f.page.softDeletes, RemovedAt: time.Now().UTC(),
 		})
 		if err != nil {
 			return counts, mode, fmt.Errorf("%s page %d: store: %w", name, f.at.page, err)
@@ -184,6 +217,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 		counts.Changed += ws.Changed
 		counts.Unchanged += ws.Unchanged
 		counts.Restored += ws.Restored
+		counts.Removed += ws.Deleted + ws.SoftDeleted
 		done := counts.Added + counts.Changed + counts.Unchanged
 		emit(Event{Phase: "paging", Page: counts.Pages, Records: done, Total: total, Rate: float64(done) / time.Since(start).Seconds(), Counts: counts})
 		if f.page.last {
@@ -202,7 +236,7 @@ func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.Str
 	mode := orFull(st.Mode)
 	records := counts.Added + counts.Changed + counts.Unchanged
 	now := time.Now().UTC()
-	final := store.StreamState{Phase: store.PhaseIdle, Generation: st.Generation, Mode: mode, Total: st.Total, LastSuccess: now, LastFull: st.LastFull}
+	final := store.StreamState{Phase: store.PhaseIdle, Generation: st.Generation, Mode: mode, Total: st.Total, LastSuccess: now, LastFull: st.LastFull, DeltaLink: st.DeltaLink}
 	if mode == ModeDelta {
 		if err := e.Store.PutStreamState(ctx, conn, s.typ.Name, final); err != nil {
 			return counts, mode, fmt.Errorf("%s: %w", s.typ.Name, err)

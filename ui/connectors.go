@@ -68,7 +68,7 @@ func (c *connectorsScreen) load() tea.Cmd {
 				total += n
 			}
 			rows = append(rows, vlist.Row{ID: conn.Name, Cells: []string{
-				conn.Name, conn.Kind, s.State, last, commas(total), conn.Settings[qsync.SettingGatewayURL],
+				conn.Name, conn.Kind, s.State, last, commas(total), qsync.Endpoint(conn),
 			}})
 		}
 		return connectorsMsg{seq: seq, rows: rows}

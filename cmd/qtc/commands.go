@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"qtc/api/sim"
+	graphsim "qtc/api/sim/graph"
 	qsync "qtc/sync"
 	"qtc/sync/export"
 	"qtc/ui"
@@ -48,6 +49,18 @@ func simCommand() *command {
 				opt.Latency, opt.ThrottleEvery, opt.FailEvery)
 			fmt.Fprintf(c.stdout, "try:  QTC_PASSWORD=%s qtc connector add qualys mysim --gateway-url %s --username %s && qtc sync mysim\n",
 				opt.Password, url, opt.Username)
+			g := graphsim.New(o.graphOptions())
+			gurl, err := g.Start(o.graphAddr)
+			if err != nil {
+				return fmt.Errorf("start Graph simulator on %s: %w", o.graphAddr, err)
+			}
+			defer g.Close()
+			gopt := graphsim.Defaults(o.graphOptions())
+			fmt.Fprintf(c.stdout, "\nqtc simulator serving Microsoft Graph and the identity platform at %s\n", gurl)
+			fmt.Fprintf(c.stdout, "  login URL: %s\n  graph URL: %s\n  tenant: %s\n  client: %s\n  secret: %s   (demo credentials)\n",
+				g.LoginURL(), g.GraphURL(), gopt.TenantID, gopt.ClientID, gopt.ClientSecret)
+			fmt.Fprintf(c.stdout, "try:  QTC_CLIENT_SECRET=%s qtc connector add entra mytenant --tenant-id %s --client-id %s --login-url %s --graph-url %s --scope posture && qtc sync mytenant\n",
+				gopt.ClientSecret, gopt.TenantID, gopt.ClientID, g.LoginURL(), g.GraphURL())
 			<-c.ctx.Done()
 			return nil
 		},
@@ -63,10 +76,12 @@ type simFlags struct {
 	policies      int
 	exceptions    int
 	scale         string
+	graphAddr     string
 }
 
 func (o *simFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8443", "listen `address` (loopback)")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8443", "Qualys gateway listen `address` (loopback)")
+	fs.StringVar(&o.graphAddr, "graph-addr", "127.0.0.1:8444", "Microsoft Graph and login listen `address` (loopback)")
 	o.registerFaults(fs)
 }
 
@@ -85,6 +100,15 @@ func (o *simFlags) options(c *cli) sim.Options {
 		Policies: o.policies, Exceptions: o.exceptions, Scale: o.scale, Logger: c.logger(),
 	}
 	return sim.Defaults(opt)
+}
+
+// graphOptions are the Graph simulator's options from the same flags.
+func (o *simFlags) graphOptions() graphsim.Options {
+	scale := graphsim.ScaleSmall
+	if o.scale == sim.ScaleSeed {
+		scale = graphsim.ScaleSeed
+	}
+	return graphsim.Options{Scale: scale, Latency: o.latency}
 }
 
 func (o *simFlags) validate() error {
@@ -137,9 +161,28 @@ func demoCommand() *command {
 			}); err != nil {
 				return fmt.Errorf("register demo connector: %w", err)
 			}
-			fmt.Fprintf(c.stderr, "simulator at %s; store %s\n", url, eng.Store.Path())
-			if err := c.syncWithProgress(eng, demoConnector, qsync.Options{}); err != nil {
-				return err
+			g := graphsim.New(o.graphOptions())
+			gurl, err := g.Start("127.0.0.1:0")
+			if err != nil {
+				return fmt.Errorf("start Graph simulator: %w", err)
+			}
+			defer g.Close()
+			gopt := graphsim.Defaults(o.graphOptions())
+			for _, ec := range []qsync.EntraConnector{
+				{Kind: qsync.KindEntra, Name: demoEntra, Scope: "posture"},
+				{Kind: qsync.KindEntraDevices, Name: demoDevices},
+			} {
+				ec.TenantID, ec.ClientID, ec.ClientSecret = gopt.TenantID, gopt.ClientID, gopt.ClientSecret
+				ec.LoginURL, ec.GraphURL = g.LoginURL(), g.GraphURL()
+				if _, err := eng.SaveEntra(c.ctx, ec); err != nil {
+					return fmt.Errorf("register %s: %w", ec.Name, err)
+				}
+			}
+			fmt.Fprintf(c.stderr, "simulators at %s (Qualys) and %s (Graph); store %s\n", url, gurl, eng.Store.Path())
+			for _, name := range []string{demoConnector, demoEntra, demoDevices} {
+				if err := c.syncWithProgress(eng, name, qsync.Options{}); err != nil {
+					return err
+				}
 			}
 			if noTUI {
 				return nil
@@ -149,7 +192,12 @@ func demoCommand() *command {
 	}
 }
 
-const demoConnector = "demo"
+// The demo's connectors: a Qualys account and the two Entra ID connectors.
+const (
+	demoConnector = "demo"
+	demoEntra     = "demo-entra"
+	demoDevices   = "demo-devices"
+)
 
 func (c *cli) runTUI(pos []string) error {
 	if err := needArgs(pos, 0, ""); err != nil {
@@ -213,7 +261,7 @@ func connectorCommand() *command {
 						fmt.Fprintf(c.stdout, "connector %s saved (password encrypted); sync it with: qtc sync %s\n", q.Name, q.Name)
 						return nil
 					},
-				}},
+				}, entraAddCommand(qsync.KindEntra), entraAddCommand(qsync.KindEntraDevices)},
 			},
 			{
 				name:    "list",
@@ -251,7 +299,7 @@ func connectorCommand() *command {
 							counts = append(counts, fmt.Sprintf("%s=%d", t, s.Records[t]))
 						}
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", conn.Name, conn.Kind, s.State, last,
-							strings.Join(counts, " "), conn.Settings[qsync.SettingGatewayURL])
+							strings.Join(counts, " "), qsync.Endpoint(conn))
 					}
 					return tw.Flush()
 				},

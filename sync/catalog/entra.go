@@ -1,0 +1,97 @@
+package catalog
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Microsoft Entra ID types pulled from Graph by the identity connector
+// (seed 003) and the devices connector (seed 002). Their names are the
+// export TYPE names the issue fixes.
+
+// Connector kinds of the Entra ID connectors.
+const (
+	KindEntra        = "entra"
+	KindEntraDevices = "entra-devices"
+)
+
+// graphID reads the "id" every directory object carries.
+func graphID(raw json.RawMessage) (string, error) {
+	var v struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
+	}
+	return v.ID, nil
+}
+
+// joinStrings renders a JSON string array as "a, b".
+func joinStrings(v json.RawMessage) string {
+	var a []string
+	if json.Unmarshal(v, &a) != nil {
+		return ""
+	}
+	return strings.Join(a, ", ")
+}
+
+func registerGraph(kind, name, title string, order int, cols []Column, cells func(raw json.RawMessage) ([]string, error)) {
+	register(Type{
+		Name: name, Title: title, ConnectorKind: kind, Order: order, Columns: cols, ID: graphID,
+		Cells: func(raw json.RawMessage, _ Resolver) ([]string, error) { return cells(raw) },
+	})
+}
+
+func init() {
+	registerGraph(KindEntra, "users", "Users", 1,
+		[]Column{colName("DISPLAY NAME"), colText("USER PRINCIPAL NAME", 18, 48), colText("TYPE", 6, 7), colBool("ENABLED"), colText("MAIL", 10, 40), colText("DEPARTMENT", 10, 24), colTime("CREATED")},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "displayName", "userPrincipalName", "userType", "accountEnabled", "mail", "department", "createdDateTime")
+			return c, err
+		})
+	registerGraph(KindEntra, "groups", "Groups", 2,
+		[]Column{colName("DISPLAY NAME"), colBool("SECURITY"), colBool("MAIL ENABLED"), colText("GROUP TYPES", 11, 24), colText("MAIL", 10, 40), colTime("CREATED")},
+		func(raw json.RawMessage) ([]string, error) {
+			c, m, err := fields(raw, "displayName", "securityEnabled", "mailEnabled")
+			if err != nil {
+				return nil, err
+			}
+			return append(c, joinStrings(m["groupTypes"]), scalar(m["mail"]), scalar(m["createdDateTime"])), nil
+		})
+	registerGraph(KindEntra, "roles", "Roles (role definitions)", 3,
+		[]Column{colName("DISPLAY NAME"), colBool("BUILT-IN"), colBool("ENABLED"), colText("DESCRIPTION", 16, 80)},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "displayName", "isBuiltIn", "isEnabled", "description")
+			return c, err
+		})
+	registerGraph(KindEntra, "applications", "Applications", 4,
+		[]Column{colName("DISPLAY NAME"), colText("APP ID", 12, 36), colText("AUDIENCE", 8, 34), colTime("NEXT CREDENTIAL EXPIRY")},
+		func(raw json.RawMessage) ([]string, error) {
+			c, m, err := fields(raw, "displayName", "appId", "signInAudience")
+			if err != nil {
+				return nil, err
+			}
+			return append(c, earliestEnd(m, "keyCredentials", "passwordCredentials")), nil
+		})
+	registerGraph(KindEntra, "servicePrincipals", "Service principals", 5,
+		[]Column{colName("DISPLAY NAME"), colText("TYPE", 8, 16), colText("APP ID", 12, 36), colBool("ENABLED"), colTime("NEXT CREDENTIAL EXPIRY")},
+		func(raw json.RawMessage) ([]string, error) {
+			c, m, err := fields(raw, "displayName", "servicePrincipalType", "appId", "accountEnabled")
+			if err != nil {
+				return nil, err
+			}
+			return append(c, earliestEnd(m, "keyCredentials", "passwordCredentials")), nil
+		})
+	registerGraph(KindEntra, "organization", "Tenant", 6,
+		[]Column{colName("DISPLAY NAME"), colText("TENANT TYPE", 11, 16), colText("COUNTRY", 7, 8), colTime("CREATED")},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "displayName", "tenantType", "countryLetterCode", "createdDateTime")
+			return c, err
+		})
+	registerGraph(KindEntraDevices, "devices", "Devices", 1,
+		[]Column{colName("DISPLAY NAME"), colText("OS", 6, 12), colText("OS VERSION", 10, 20), colBool("COMPLIANT"), colBool("MANAGED"), colText("TRUST TYPE", 10, 14), colTime("LAST SIGN-IN"), colText("DEVICE ID", 12, 36)},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "displayName", "operatingSystem", "operatingSystemVersion", "isCompliant", "isManaged", "trustType", "approximateLastSignInDateTime", "deviceId")
+			return c, err
+		})
+}

@@ -1,0 +1,299 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"qtc/api/graph"
+	"qtc/store"
+	"qtc/sync/catalog"
+)
+
+// Entra ID connectors (seeds 002 and 003) pull Microsoft Graph.
+const (
+	KindEntra        = catalog.KindEntra
+	KindEntraDevices = catalog.KindEntraDevices
+)
+
+// Settings of an Entra ID connector.
+const (
+	SettingTenantID     = "tenantId"
+	SettingClientID     = "clientId"
+	SettingCloud        = "cloud"
+	SettingLoginURL     = "loginURL"
+	SettingGraphURL     = "graphURL"
+	SettingTokenVersion = "token" // "v1" (seed 003's endpoint, default) or "v2"
+	SettingScope        = "scope" // "identities" (default) or "posture"
+	SealedClientSecret  = "clientSecret"
+)
+
+// EntraConnector is what `connector add entra|entra-devices` needs.
+type EntraConnector struct {
+	Kind, Name         string
+	TenantID, ClientID string
+	ClientSecret       string
+	Cloud              string // global (default), usgov, china
+	LoginURL, GraphURL string // custom endpoints (a simulator, a proxy)
+	Token              string // v1 (default) or v2
+	Scope              string // identities (default) or posture; identity connector only
+	Baseline           string // weekly (default), fortnightly, triweekly, monthly
+}
+
+var (
+	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainRE = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
+)
+
+// Validate checks every field and names the first bad one.
+func (c EntraConnector) Validate() error {
+	if c.Kind != KindEntra && c.Kind != KindEntraDevices {
+		return fmt.Errorf("connector kind %q is not entra or entra-devices", c.Kind)
+	}
+	if err := ValidateName(c.Name); err != nil {
+		return err
+	}
+	if !guidRE.MatchString(c.TenantID) && !domainRE.MatchString(c.TenantID) {
+		return fmt.Errorf("--tenant-id %q is not a GUID (Directory (tenant) ID) or a verified domain", c.TenantID)
+	}
+	if !guidRE.MatchString(c.ClientID) {
+		return fmt.Errorf("--client-id %q is not a GUID (Application (client) ID)", c.ClientID)
+	}
+	if c.ClientSecret == "" {
+		return errors.New("client secret is empty: set QTC_CLIENT_SECRET or type it at the prompt")
+	}
+	if _, err := c.cloud(); err != nil {
+		return err
+	}
+	if c.Token != "" && c.Token != "v1" && c.Token != "v2" {
+		return fmt.Errorf("--token %q is not v1 or v2", c.Token)
+	}
+	if c.Scope != "" && c.Scope != "identities" && c.Scope != "posture" {
+		return fmt.Errorf("--scope %q is not identities or posture", c.Scope)
+	}
+	if _, ok := Baselines[c.Baseline]; c.Baseline != "" && !ok {
+		return fmt.Errorf("--baseline %q is not weekly, fortnightly, triweekly or monthly", c.Baseline)
+	}
+	return nil
+}
+
+// cloud resolves the cloud and any custom endpoints.
+func (c EntraConnector) cloud() (graph.Cloud, error) {
+	name := c.Cloud
+	if name == "" {
+		name = "global"
+	}
+	cl, err := graph.CloudByName(name)
+	if err != nil {
+		return cl, fmt.Errorf("--cloud: %w", err)
+	}
+	if (c.LoginURL == "") != (c.GraphURL == "") {
+		return cl, errors.New("--login-url and --graph-url go together")
+	}
+	if c.LoginURL != "" {
+		cl.LoginURL, cl.GraphURL = strings.TrimRight(c.LoginURL, "/"), strings.TrimRight(c.GraphURL, "/")
+	}
+	return cl, nil
+}
+
+// SaveEntra validates and stores an Entra ID connector, sealing its secret.
+func (e *Engine) SaveEntra(ctx context.Context, c EntraConnector) (store.Connector, error) {
+	if err := c.Validate(); err != nil {
+		return store.Connector{}, err
+	}
+	sealed, err := e.Vault.Seal([]byte(c.ClientSecret), SecretAAD(c.Name, SealedClientSecret))
+	if err != nil {
+		return store.Connector{}, fmt.Errorf("seal client secret: %w", err)
+	}
+	now := time.Now().UTC()
+	conn, err := e.Store.Connector(ctx, c.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		conn = store.Connector{Name: c.Name, Kind: c.Kind, CreatedAt: now}
+	case err != nil:
+		return store.Connector{}, err
+	case conn.Kind != c.Kind:
+		return store.Connector{}, fmt.Errorf("connector %s already exists as a %s connector", c.Name, conn.Kind)
+	}
+	conn.Settings = map[string]string{SettingTenantID: c.TenantID, SettingClientID: c.ClientID}
+	for k, v := range map[string]string{SettingCloud: c.Cloud, SettingLoginURL: c.LoginURL, SettingGraphURL: c.GraphURL,
+		SettingTokenVersion: c.Token, SettingScope: c.Scope, SettingBaseline: c.Baseline} {
+		if v != "" {
+			conn.Settings[k] = v
+		}
+	}
+	conn.Sealed = map[string]string{SealedClientSecret: sealed}
+	conn.UpdatedAt = now
+	if err := e.Store.PutConnector(ctx, conn); err != nil {
+		return store.Connector{}, err
+	}
+	return conn, nil
+}
+
+// GraphClient builds the Graph client of an Entra ID connector.
+func (e *Engine) GraphClient(conn store.Connector) (*graph.Client, error) {
+	sealed, ok := conn.Sealed[SealedClientSecret]
+	if !ok {
+		return nil, fmt.Errorf("connector %s has no client secret set", conn.Name)
+	}
+	secret, err := e.Vault.Open(sealed, SecretAAD(conn.Name, SealedClientSecret))
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: open client secret: %w", conn.Name, err)
+	}
+	ec := EntraConnector{Cloud: conn.Settings[SettingCloud], LoginURL: conn.Settings[SettingLoginURL], GraphURL: conn.Settings[SettingGraphURL]}
+	cl, err := ec.cloud()
+	if err != nil {
+		return nil, err
+	}
+	tok := graph.TokenV1
+	if conn.Settings[SettingTokenVersion] == "v2" {
+		tok = graph.TokenV2
+	}
+	return graph.New(graph.Config{
+		TenantID: conn.Settings[SettingTenantID], ClientID: conn.Settings[SettingClientID], ClientSecret: string(secret),
+		Cloud: cl, Token: tok, HTTPClient: e.HTTPClient, Logger: e.logger(),
+	})
+}
+
+// errStaleLink reports a saved next or delta link that no longer applies.
+var errStaleLink = errors.New("the saved link no longer applies")
+
+// entraStream says how one Graph entity is pulled.
+type entraStream struct {
+	typ   string
+	first string // first request of a full pull
+	delta bool   // first is a delta query: later runs follow its delta link
+	perm  string // the permission seed 003 / 002 names for it
+}
+
+// Select lists: the properties the screens and the transformation maps use.
+const (
+	userSelect   = "id,displayName,userPrincipalName,mail,userType,accountEnabled,onPremisesSyncEnabled,createdDateTime,jobTitle,department,givenName,surname,employeeId,officeLocation,companyName,country,city,mobilePhone,businessPhones,lastPasswordChangeDateTime,proxyAddresses,identities,onPremisesSamAccountName,onPremisesDomainName,onPremisesImmutableId,onPremisesLastSyncDateTime,onPremisesSecurityIdentifier,onPremisesDistinguishedName,usageLocation,preferredLanguage,creationType,externalUserState"
+	groupSelect  = "id,displayName,description,mail,mailEnabled,mailNickname,securityEnabled,groupTypes,membershipRule,onPremisesSyncEnabled,onPremisesSecurityIdentifier,createdDateTime,visibility,isAssignableToRole,securityIdentifier,classification,expirationDateTime,renewedDateTime"
+	deviceSelect = "id,deviceId,displayName,operatingSystem,operatingSystemVersion,isCompliant,isManaged,trustType,approximateLastSignInDateTime,accountEnabled,registrationDateTime,profileType,manufacturer,model,enrollmentType,managementType,deviceOwnership,onPremisesSyncEnabled,onPremisesLastSyncDateTime,physicalIds,systemLabels,createdDateTime"
+)
+
+var (
+	identityStreams = []entraStream{
+		{"users", "/v1.0/users/delta?$select=" + userSelect, true, "User.Read.All"},
+		{"groups", "/v1.0/groups/delta?$select=" + groupSelect, true, "GroupMember.Read.All or Directory.Read.All"},
+		{"roles", "/v1.0/roleManagement/directory/roleDefinitions", false, "RoleManagement.Read.Directory"},
+	}
+	postureStreams = []entraStream{
+		{"applications", "/v1.0/applications?$top=999", false, "Directory.Read.All"},
+		{"servicePrincipals", "/v1.0/servicePrincipals?$top=999", false, "Directory.Read.All"},
+		{"organization", "/v1.0/organization", false, "Directory.Read.All"},
+	}
+	deviceStreams = []entraStream{
+		{"devices", "/v1.0/devices/delta?$select=" + deviceSelect, true, "Device.Read.All"},
+	}
+)
+
+func (e *Engine) entraPlan(conn store.Connector, opt Options) (plan, error) {
+	c, err := e.GraphClient(conn)
+	if err != nil {
+		return plan{}, err
+	}
+	var specs []entraStream
+	switch conn.Kind {
+	case KindEntraDevices:
+		specs = deviceStreams
+	default:
+		specs = identityStreams
+		if conn.Settings[SettingScope] == "posture" {
+			specs = append(append([]entraStream(nil), specs...), postureStreams...)
+		}
+	}
+	baseline := Baselines[defaultBaseline]
+	if b, ok := Baselines[conn.Settings[SettingBaseline]]; ok {
+		baseline = b
+	}
+	perms := map[string]string{}
+	var out []stream
+	for _, sp := range specs {
+		if !wanted(opt, sp.typ) {
+			continue
+		}
+		t, _ := catalog.Lookup(sp.typ)
+		perms[sp.typ] = sp.perm
+		out = append(out, stream{
+			typ: t, fetch: graphFetcher(c, sp), incremental: sp.delta, deltaLinks: sp.delta, baseline: baseline,
+			expired:     func(err error) bool { return errors.Is(err, graph.ErrDeltaExpired) || errors.Is(err, errStaleLink) },
+			staleResume: func(err error) bool { return errors.Is(err, errStaleLink) || errors.Is(err, graph.ErrDeltaExpired) },
+		})
+	}
+	return plan{
+		streams: out,
+		prepare: func(ctx context.Context) error { _, err := c.Token(ctx); return err },
+		requests: func() int64 {
+			return int64(c.Stats().Requests)
+		},
+		explain: func(err error) error { return explainGraph(err, perms, conn.Settings[SettingGraphURL]) },
+	}, nil
+}
+
+// graphFetcher pages one entity: the first request, or the delta link of a
+// delta round, then each @odata.nextLink exactly as given.
+func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
+	return func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
+		u := sp.first
+		switch {
+		case at.marker != "":
+			u = at.marker
+		case window != "":
+			u = window
+		}
+		if u != sp.first && !strings.HasPrefix(u, c.Cloud().GraphURL+"/") {
+			// A link saved from another Graph endpoint (the connector's
+			// URL changed): it cannot be followed, so start over.
+			return rawPage{}, fmt.Errorf("%s: saved link is not on %s: %w", sp.typ, c.Cloud().GraphURL, errStaleLink)
+		}
+		p, err := c.Get(ctx, u)
+		if err != nil {
+			return rawPage{}, err
+		}
+		rp := rawPage{last: p.NextLink == "", next: cursor{marker: p.NextLink}, deltaLink: p.DeltaLink}
+		for _, it := range p.Items {
+			var probe struct {
+				ID      string `json:"id"`
+				Removed *struct {
+					Reason string `json:"reason"`
+				} `json:"@removed"`
+			}
+			if err := json.Unmarshal(it, &probe); err != nil {
+				return rawPage{}, fmt.Errorf("%s: item: %w", sp.typ, err)
+			}
+			switch {
+			case probe.Removed == nil:
+				rp.items = append(rp.items, it)
+			case probe.Removed.Reason == "deleted":
+				rp.deletes = append(rp.deletes, probe.ID)
+			default: // "changed": soft-deleted, restorable
+				rp.softDeletes = append(rp.softDeletes, probe.ID)
+			}
+		}
+		return rp, nil
+	}
+}
+
+// explainGraph names the missing permission on a 403 (seed 003's table)
+// and adds the network advice to connection errors.
+func explainGraph(err error, perms map[string]string, endpoint string) error {
+	var ge *graph.Error
+	if errors.As(err, &ge) && ge.Status == http.StatusForbidden {
+		for typ, perm := range perms {
+			if strings.HasPrefix(err.Error(), typ+" ") {
+				return fmt.Errorf("%w — grant the application permission %s and admin consent", err, perm)
+			}
+		}
+	}
+	if endpoint == "" {
+		endpoint = "login.microsoftonline.com and graph.microsoft.com"
+	}
+	return explainNetwork(err, endpoint)
+}
