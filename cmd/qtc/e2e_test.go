@@ -37,9 +37,10 @@ func TestMain(m *testing.M) {
 
 // sandbox is a fresh HOME, config and data directory for one test.
 type sandbox struct {
-	t   *testing.T
-	dir string
-	db  string
+	t     *testing.T
+	dir   string
+	db    string
+	graph map[string]string // the Graph simulator's URLs and credentials
 }
 
 func newSandbox(t *testing.T) *sandbox {
@@ -80,7 +81,7 @@ func (s *sandbox) run(env []string, args ...string) (string, string, int) {
 // startSim starts `qtc sim` on a free port and returns its base URL.
 func (s *sandbox) startSim(args ...string) string {
 	s.t.Helper()
-	cmd := exec.Command(qtcBin, append([]string{"sim", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(qtcBin, append([]string{"sim", "--addr", "127.0.0.1:0", "--graph-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = s.env()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -91,17 +92,26 @@ func (s *sandbox) startSim(args ...string) string {
 	}
 	s.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stdout)
-	re := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+)`)
+	re := regexp.MustCompile(`Qualys gateway at (http://127\.0\.0\.1:\d+)`)
+	lineRE := regexp.MustCompile(`^\s+(login URL|graph URL|tenant|client|secret): (\S+)`)
+	var url string
+	s.graph = map[string]string{}
 	for sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+		}
+		if m := lineRE.FindStringSubmatch(sc.Text()); m != nil {
+			s.graph[m[1]] = m[2]
+		}
+		if url != "" && s.graph["secret"] != "" {
 			go func() {
 				for sc.Scan() {
 				}
 			}()
-			return m[1]
+			return url
 		}
 	}
-	s.t.Fatal("qtc sim did not print its URL")
+	s.t.Fatal("qtc sim did not print its URLs")
 	return ""
 }
 
@@ -325,5 +335,44 @@ func TestEndToEndExceptionCRUDAndAzureOrg(t *testing.T) {
 	data, _ := os.ReadFile(s.db)
 	if bytes.Contains(data, []byte("very-secret-value-1")) {
 		t.Error("the Azure secret is in the store")
+	}
+}
+
+func TestEndToEndEntraConnectors(t *testing.T) {
+	s := newSandbox(t)
+	s.startSim()
+	g := s.graph
+	for _, kind := range []string{"entra", "entra-devices"} {
+		args := []string{"connector", "add", kind, "tenant-" + kind, "--tenant-id", g["tenant"], "--client-id", g["client"],
+			"--login-url", g["login URL"], "--graph-url", g["graph URL"]}
+		if kind == "entra" {
+			args = append(args, "--scope", "posture")
+		}
+		if _, stderr, code := s.run(s.env("QTC_CLIENT_SECRET="+g["secret"]), args...); code != 0 {
+			t.Fatalf("add %s: %s", kind, stderr)
+		}
+		if _, stderr, code := s.run(s.env(), "sync", "tenant-"+kind); code != 0 || !strings.Contains(stderr, "Processed") {
+			t.Fatalf("sync %s: exit %d: %s", kind, code, stderr)
+		}
+	}
+	for _, typ := range []string{"users", "groups", "roles", "applications", "servicePrincipals", "organization"} {
+		out, stderr, code := s.run(s.env(), "export", "--connector", "tenant-entra", "--type", typ)
+		if code != 0 || strings.Count(out, "\n") == 0 || !strings.Contains(out, `"id"`) {
+			t.Errorf("export %s: exit %d, %d lines: %s", typ, code, strings.Count(out, "\n"), stderr)
+		}
+	}
+	if out, _, _ := s.run(s.env(), "export", "--connector", "tenant-entra-devices", "--type", "devices"); !strings.Contains(out, `"deviceId"`) {
+		t.Error("devices not exported")
+	}
+	// A wrong secret is one clear error with the AADSTS meaning.
+	s.run(s.env("QTC_CLIENT_SECRET=wrong"), "connector", "add", "entra", "bad", "--tenant-id", g["tenant"], "--client-id", g["client"],
+		"--login-url", g["login URL"], "--graph-url", g["graph URL"])
+	_, stderr, code := s.run(s.env(), "sync", "bad")
+	if code != exitFailure || !strings.Contains(stderr, "7000215") {
+		t.Errorf("wrong secret: exit %d: %s", code, stderr)
+	}
+	data, _ := os.ReadFile(s.db)
+	if bytes.Contains(data, []byte(g["secret"])) {
+		t.Error("the client secret is in the store in plaintext")
 	}
 }
