@@ -29,7 +29,7 @@ var connectorKeys = struct{ Open key.Binding }{
 func newConnectorsScreen(e *env) *connectorsScreen {
 	cols := []vlist.Column{
 		{Title: "NAME", MinWidth: 10, Flex: 1},
-		{Title: "KIND", MinWidth: 6, MaxWidth: 8},
+		{Title: "KIND", MinWidth: 6, MaxWidth: 13},
 		{Title: "STATE", MinWidth: 10, MaxWidth: 19},
 		{Title: "LAST SYNC", MinWidth: 9, MaxWidth: 16},
 		{Title: "RECORDS", MinWidth: 8, MaxWidth: 9, Align: vlist.AlignRight},
