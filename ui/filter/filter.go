@@ -13,12 +13,15 @@
 //	                   numbers never match)
 //	tag:Name=Osaka     in a key=value list column ("k=v; k=v"), an element
 //	                   equal to Name=Osaka; tag:Name matches the key alone
+//	signin>90d         on a date column: older than 90 days (units h, d, w,
+//	                   y); signin<7d is within the last 7 days
 package filter
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Matcher reports whether a row's cells match.
@@ -29,7 +32,11 @@ type Matcher func(cells []string) bool
 var Aliases = map[string]string{
 	"tag":        "tags",
 	"accounttag": "accounttags",
+	"signin":     "lastsignin",
 }
+
+// Now is the clock age comparisons use (tests replace it).
+var Now = time.Now
 
 // Parse compiles q against the columns' titles. An empty expression matches
 // every row. Errors name the term and what is wrong with it.
@@ -161,9 +168,24 @@ func columnMatcher(col int, op, value, term string) (Matcher, error) {
 	case "=":
 		return func(cells []string) bool { return strings.EqualFold(cell(cells), value) }, nil
 	}
+	if age, ok := parseAge(value); ok {
+		// Age of a date cell: "older than" for >, "within" for <.
+		older := op == ">" || op == ">="
+		cutoff := Now().Add(-age)
+		return func(cells []string) bool {
+			t, ok := parseTime(cell(cells))
+			if !ok {
+				return false
+			}
+			if older {
+				return t.Before(cutoff)
+			}
+			return t.After(cutoff)
+		}, nil
+	}
 	n, err := strconv.ParseFloat(value, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %q is not a number", term, value)
+		return nil, fmt.Errorf("%q: %q is not a number or an age like 90d", term, value)
 	}
 	cmp := map[string]func(a float64) bool{
 		">": func(a float64) bool { return a > n }, ">=": func(a float64) bool { return a >= n },
@@ -215,4 +237,30 @@ func containsFold(s, needle string) bool {
 		}
 	}
 	return false
+}
+
+// parseAge reads "90d", "12h", "2w", "1y".
+func parseAge(v string) (time.Duration, bool) {
+	if len(v) < 2 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v[:len(v)-1])
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}[v[len(v)-1]]
+	if unit == 0 {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+// parseTime reads the timestamp formats the APIs send.
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000Z07:00", "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05.999999999-0700"} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -3,6 +3,7 @@ package filter
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 var titles = []string{"NAME", "STATE", "PRINCIPAL TYPE", "CONTROLS", "TAGS", "ACCOUNT TAGS"}
@@ -85,4 +86,37 @@ func FuzzParse(f *testing.F) {
 		}
 		m(nil)
 	})
+}
+
+func TestAgeComparisons(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	Now = func() time.Time { return now }
+	defer func() { Now = time.Now }()
+	cols := []string{"DISPLAY NAME", "LAST SIGN-IN"}
+	rows := map[string][]string{
+		"old":    {"a", now.Add(-100 * 24 * time.Hour).Format(time.RFC3339)},
+		"recent": {"b", now.Add(-2 * 24 * time.Hour).Format("2006-01-02T15:04:05.000Z07:00")},
+		"never":  {"c", ""},
+	}
+	for _, tt := range []struct{ q, want string }{
+		{"signin>90d", "old"},
+		{"signin<7d", "recent"},
+		{"lastsignin>1w", "old"},
+		{"lastsignin<1y", "old,recent"},
+		{"!signin<7d", "never,old"},
+	} {
+		m, err := Parse(tt.q, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, k := range []string{"never", "old", "recent"} {
+			if m(rows[k]) {
+				got = append(got, k)
+			}
+		}
+		if strings.Join(got, ",") != tt.want {
+			t.Errorf("%q matched %v, want %s", tt.q, got, tt.want)
+		}
+	}
 }
