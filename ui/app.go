@@ -145,6 +145,14 @@ func (a *app) openHome() tea.Cmd {
 	return tea.Batch(a.replace(s), a.sizeCmd(s))
 }
 
+// kind is the current connector's kind ("" until its state has loaded).
+func (a *app) kind() string {
+	if a.connState != nil {
+		return a.connState.Connector.Kind
+	}
+	return ""
+}
+
 // connectorTypes lists the record types of the current connector's kind.
 func (a *app) connectorTypes() []catalog.Type {
 	if a.connState != nil {
@@ -303,7 +311,7 @@ func (a *app) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return a, tea.Quit
 	case key.Matches(msg, keys.Command):
 		a.mode = modeCommand
-		return a, a.cmdline.open(a.connector)
+		return a, a.cmdline.open(a.kind())
 	case key.Matches(msg, keys.Help):
 		a.mode = modeHelp
 		return a, nil

@@ -362,3 +362,19 @@ func TestExceptionFormCreatesOnTheServer(t *testing.T) {
 		t.Fatal("the form did not create the exception on the server")
 	}
 }
+
+func TestCommandLineOffersTheConnectorsTypes(t *testing.T) {
+	got := strings.Join(completions("qualys"), " ")
+	if !strings.Contains(got, "exceptions") || strings.Contains(got, "devices") || !strings.Contains(got, "connectors") {
+		t.Errorf("qualys completions: %s", got)
+	}
+	if n, ok := resolve("users", "qualys"); ok {
+		t.Errorf("users resolved to %s on a Qualys connector", n)
+	}
+	if n, ok := resolve("aws/S3_BUCKET", "qualys"); !ok || n != "aws/S3_BUCKET" {
+		t.Errorf("generic resource type: %s %v", n, ok)
+	}
+	if _, ok := resolve("aws/S3_BUCKET", "entra"); ok {
+		t.Error("a TotalCloud type resolved on an Entra connector")
+	}
+}

@@ -14,6 +14,7 @@ import (
 // history (up/down).
 type cmdline struct {
 	env     *env
+	kind    string // the current connector's kind: its types complete
 	input   textinput.Model
 	history []string
 	hpos    int
@@ -28,16 +29,24 @@ func newCmdline(e *env) cmdline {
 	return cmdline{env: e, input: in}
 }
 
-// completions lists every command, record types first.
-func completions() []string {
-	out := append(catalog.Names(), commandNames...)
+// completions lists the commands: the record types of the connector kind
+// (every type when kind is ""), then the other commands.
+func completions(kind string) []string {
+	var out []string
+	for _, n := range catalog.Names() {
+		if t, _ := catalog.Lookup(n); kind == "" || t.ConnectorKind == kind {
+			out = append(out, n)
+		}
+	}
+	out = append(out, commandNames...)
 	sort.Strings(out)
 	return out
 }
 
-func (c *cmdline) open(connector string) tea.Cmd {
+func (c *cmdline) open(kind string) tea.Cmd {
+	c.kind = kind
 	c.input.Reset()
-	c.input.SetSuggestions(completions())
+	c.input.SetSuggestions(completions(kind))
 	c.hpos = len(c.history)
 	return c.input.Focus()
 }
@@ -84,8 +93,8 @@ func (c *cmdline) update(msg tea.KeyPressMsg) (done bool, cmd tea.Cmd) {
 
 // resolve maps typed text to a command: an exact name, else the only
 // command it is a prefix of.
-func resolve(v string) (string, bool) {
-	all := completions()
+func resolve(v, kind string) (string, bool) {
+	all := completions(kind)
 	lv := strings.ToLower(v)
 	for _, n := range all {
 		if strings.ToLower(n) == lv {
@@ -105,7 +114,7 @@ func resolve(v string) (string, bool) {
 		return hits[0], true
 	}
 	// Any {cloud}/{RESOURCE_TYPE} opens a generic resource screen.
-	if t, ok := catalog.Generic(v); ok {
+	if t, ok := catalog.Generic(v); ok && (kind == "" || kind == t.ConnectorKind) {
 		return t.Name, true
 	}
 	return "", false
@@ -116,9 +125,9 @@ func (c *cmdline) execute(v string) tea.Cmd {
 	if v == "" {
 		return nil
 	}
-	name, ok := resolve(v)
+	name, ok := resolve(v, c.kind)
 	if !ok {
-		return status("unknown command :" + v + " — try :" + strings.Join(completions(), ", :"))
+		return status("unknown command :" + v + " — try :" + strings.Join(completions(c.kind), ", :"))
 	}
 	e := c.env
 	switch name {

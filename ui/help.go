@@ -31,7 +31,7 @@ func (a *app) helpView(width, height int) string {
 	section("Everywhere", []key.Binding{keys.Command, keys.Help, keys.Back, keys.Sync, keys.Connectors, keys.Quit})
 	b.WriteString(s.HelpTitle.Render("Commands") + "\n")
 	line := " "
-	for _, c := range completions() {
+	for _, c := range completions(a.kind()) {
 		if len(line)+len(c)+3 > width && line != " " {
 			b.WriteString(line + "\n")
 			line = " "
