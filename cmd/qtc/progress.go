@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/term"
 
 	qsync "qtc/sync"
@@ -41,6 +42,7 @@ type progressPrinter struct {
 	mu      sync.Mutex
 	w       io.Writer
 	tty     bool
+	width   int // terminal width: redrawn lines must not wrap
 	order   []string
 	last    map[string]qsync.Event
 	printed map[string]time.Time
@@ -48,11 +50,14 @@ type progressPrinter struct {
 }
 
 func newProgressPrinter(w io.Writer) *progressPrinter {
-	tty := false
+	tty, width := false, 80
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			width = w
+		}
 	}
-	return &progressPrinter{w: w, tty: tty, last: map[string]qsync.Event{}, printed: map[string]time.Time{}}
+	return &progressPrinter{w: w, tty: tty, width: width, last: map[string]qsync.Event{}, printed: map[string]time.Time{}}
 }
 
 func (p *progressPrinter) event(ev qsync.Event) {
@@ -81,7 +86,8 @@ func (p *progressPrinter) redraw() {
 		fmt.Fprintf(p.w, "\x1b[%dA", p.drawn)
 	}
 	for _, s := range p.order {
-		fmt.Fprintf(p.w, "\r\x1b[2K%s\n", progressLine(p.last[s], 30))
+		// Cut to the width: a wrapped line would break the cursor-up redraw.
+		fmt.Fprintf(p.w, "\r\x1b[2K%s\n", ansi.Truncate(progressLine(p.last[s], 30), p.width-1, "…"))
 	}
 	p.drawn = len(p.order)
 }
