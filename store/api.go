@@ -117,6 +117,9 @@ type PageWrite struct {
 	// ("reason": "changed"); they are kept, marked removed at RemovedAt.
 	SoftDelete []string
 	RemovedAt  time.Time
+	// Links are relation changes applied after the records, stamped with
+	// Generation. Deleted and soft-deleted records lose their links.
+	Links []LinkOp
 }
 
 // WriteStats counts what a page write did. Added+Changed+Unchanged is the

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // benchRecord is a record with ~1 KB of raw JSON and a GUID-like (random
@@ -211,7 +213,7 @@ func clearMarks(b *testing.B, s *Store) {
 	b.Helper()
 	_, err := s.walkChunks(context.Background(), "clear", "q", "host", "", nil,
 		func(_ uint64, m int64) bool { return m != 0 },
-		func(t *typeBuckets, ids [][]byte) (int, error) {
+		func(_ *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error) {
 			for _, id := range ids {
 				if err := t.row.Put(id, withRemoved(t.row.Get(id), 0)); err != nil {
 					return 0, err

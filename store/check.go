@@ -47,6 +47,9 @@ func (s *Store) Check(ctx context.Context) error {
 					return fmt.Errorf("check %s/%s: %w", conn, typ, err)
 				}
 			}
+			if err := checkLinks(tx, conn); err != nil {
+				return fmt.Errorf("check %s links: %w", conn, err)
+			}
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -308,6 +309,16 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 			if err := t.save(tx); err != nil {
 				return err
 			}
+			gone := make([][]byte, 0, len(w.Delete)+len(w.SoftDelete))
+			for _, id := range slices.Concat(w.Delete, w.SoftDelete) {
+				gone = append(gone, []byte(id))
+			}
+			if err := dropLinksOf(tx, w.Connector, gone); err != nil {
+				return err
+			}
+		}
+		if err := applyLinks(tx, w.Connector, w.Generation, w.Links); err != nil {
+			return err
 		}
 		if state != nil {
 			return putStream(tx, w.Connector, w.Stream, state)
@@ -526,6 +537,13 @@ func (s *Store) DeleteRecords(ctx context.Context, connector, typ string, ids []
 				deleted++
 			}
 		}
+		gone := make([][]byte, len(ids))
+		for i, id := range ids {
+			gone[i] = []byte(id)
+		}
+		if err := dropLinksOf(tx, connector, gone); err != nil {
+			return err
+		}
 		if deleted == 0 {
 			return nil
 		}
@@ -545,7 +563,7 @@ func (s *Store) DeleteRecords(ctx context.Context, connector, typ string, ids []
 // type) also stores state as the state of stream (unless state is nil).
 // walkChunks returns the sum of apply's counts, also when interrupted.
 func (s *Store) walkChunks(ctx context.Context, what, connector, typ, stream string, state []byte,
-	pick func(gen uint64, mark int64) bool, apply func(t *typeBuckets, ids [][]byte) (int, error)) (int, error) {
+	pick func(gen uint64, mark int64) bool, apply func(tx *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error)) (int, error) {
 	total := 0
 	var after []byte // last row key examined by the previous chunk
 	for done := false; !done; {
@@ -590,7 +608,7 @@ func (s *Store) walkChunks(ctx context.Context, what, connector, typ, stream str
 				done = k == nil
 				next = bytes.Clone(last)
 				if len(ids) > 0 {
-					if n, err = apply(t, ids); err != nil {
+					if n, err = apply(tx, t, ids); err != nil {
 						return err
 					}
 				}
@@ -629,8 +647,20 @@ func encodeFinal(stream string, final StreamState) ([]byte, error) {
 	return v, nil
 }
 
-// removeAll is an apply function of walkChunks that deletes the records.
-func removeAll(t *typeBuckets, ids [][]byte) (int, error) {
+// removeAll returns an apply function of walkChunks that deletes the
+// records with their links.
+func removeAll(connector string) func(tx *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error) {
+	return func(tx *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error) {
+		n, err := removeRecords(t, ids)
+		if err != nil {
+			return n, err
+		}
+		return n, dropLinksOf(tx, connector, ids)
+	}
+}
+
+// removeRecords deletes the records of ids that exist.
+func removeRecords(t *typeBuckets, ids [][]byte) (int, error) {
 	n := 0
 	for _, id := range ids {
 		existed, err := t.remove(id)
@@ -657,7 +687,7 @@ func (s *Store) Sweep(ctx context.Context, connector, typ, stream string, genera
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
 	return s.walkChunks(ctx, what, connector, typ, stream, state,
-		func(gen uint64, _ int64) bool { return gen < generation }, removeAll)
+		func(gen uint64, _ int64) bool { return gen < generation }, removeAll(connector))
 }
 
 // MarkRemoved is Sweep for a baseline pull: instead of deleting the records
@@ -680,7 +710,7 @@ func (s *Store) MarkRemoved(ctx context.Context, connector, typ, stream string, 
 	}
 	return s.walkChunks(ctx, what, connector, typ, stream, state,
 		func(gen uint64, m int64) bool { return gen < generation && m == 0 },
-		func(t *typeBuckets, ids [][]byte) (int, error) {
+		func(_ *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error) {
 			n := 0
 			for _, id := range ids {
 				v := t.row.Get(id)
@@ -705,7 +735,7 @@ func (s *Store) Purge(ctx context.Context, connector, typ string, removedBefore 
 	what := fmt.Sprintf("purge %s/%s", connector, typ)
 	cutoff := cutoffMark(removedBefore)
 	return s.walkChunks(ctx, what, connector, typ, "", nil,
-		func(_ uint64, m int64) bool { return m != 0 && m < cutoff }, removeAll)
+		func(_ uint64, m int64) bool { return m != 0 && m < cutoff }, removeAll(connector))
 }
 
 // DropType deletes every record of one type with its indexes (for example

@@ -1,0 +1,417 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Links are directed relations between objects of one connector: a group's
+// members, an object's memberships, the app roles a service principal grants
+// and to whom. Each relation has its own bucket under the connector's
+// "l:" bucket; a key is from, 0, to, 0, id (id tells apart several links
+// between the same two objects, such as two app role assignments), and a
+// value is the generation the link was written in followed by its data.
+//
+// A relation may be paired with its inverse (members ↔ memberOf,
+// appRoleAssignedTo ↔ appRoleAssignments): both are written and deleted
+// together, so either side is one prefix scan. The pairing is stored, so
+// dropping an object's links also removes them from the other side.
+
+// Link is one relation link as read back.
+type Link struct {
+	From, To string
+	ID       string // distinguishes links between the same two objects ("" if not needed)
+	Data     []byte // what the writer attached (a type name, the link object's JSON)
+}
+
+// LinkOp changes the links of one object in one relation.
+type LinkOp struct {
+	Rel     string // relation name, e.g. "members"
+	Inverse string // the paired relation, e.g. "memberOf" ("": none)
+	From    string
+	// FromData is the data of the inverse links (what From is, seen from
+	// the other side); the forward links carry each Link's Data.
+	FromData []byte
+	// Reset drops From's links that were written in an earlier generation
+	// before Add is applied: a full listing of From's links arriving in
+	// one or more parts of the same generation replaces the old listing.
+	Reset  bool
+	Add    []Link // To, ID and Data of each link (From is ignored)
+	Remove []Link // To and ID of each link to remove
+}
+
+const linksBucketName = "l:"
+
+var keyPairs = []byte("pairs") // in the links bucket: rel 0 inverse, for every pair
+
+// linkKey is from 0 to 0 id.
+func linkKey(from, to, id string) []byte {
+	k := make([]byte, 0, len(from)+len(to)+len(id)+2)
+	k = append(k, from...)
+	k = append(k, 0)
+	k = append(k, to...)
+	k = append(k, 0)
+	return append(k, id...)
+}
+
+func splitLinkKey(k []byte) (from, to, id string, ok bool) {
+	a := bytes.IndexByte(k, 0)
+	if a < 0 {
+		return "", "", "", false
+	}
+	b := bytes.IndexByte(k[a+1:], 0)
+	if b < 0 {
+		return "", "", "", false
+	}
+	return string(k[:a]), string(k[a+1 : a+1+b]), string(k[a+2+b:]), true
+}
+
+func linkValue(gen uint64, data []byte) []byte {
+	v := binary.AppendUvarint(make([]byte, 0, len(data)+4), gen)
+	return append(v, data...)
+}
+
+func splitLinkValue(v []byte) (gen uint64, data []byte, err error) {
+	gen, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, nil, errors.New("bad link value")
+	}
+	return gen, v[n:], nil
+}
+
+// linkBuckets are the link buckets of one connector inside a write
+// transaction.
+type linkBuckets struct {
+	root  *bolt.Bucket
+	pairs map[string]string // rel → inverse, both ways
+	rels  map[string]*bolt.Bucket
+}
+
+// openLinks opens the connector's links for writing; create makes the
+// bucket if it is missing (else a missing one gives nil, nil).
+func openLinks(tx *bolt.Tx, connector string, create bool) (*linkBuckets, error) {
+	var root *bolt.Bucket
+	if create {
+		cb, err := connBucketRW(tx, connector)
+		if err != nil {
+			return nil, err
+		}
+		if root, err = cb.CreateBucketIfNotExists([]byte(linksBucketName)); err != nil {
+			return nil, fmt.Errorf("links bucket: %w", err)
+		}
+	} else {
+		cb := connBucket(tx, connector)
+		if cb == nil {
+			return nil, nil
+		}
+		if root = cb.Bucket([]byte(linksBucketName)); root == nil {
+			return nil, nil
+		}
+	}
+	l := &linkBuckets{root: root, pairs: map[string]string{}, rels: map[string]*bolt.Bucket{}}
+	for _, p := range bytes.Split(root.Get(keyPairs), []byte{'\n'}) {
+		if a, b, ok := bytes.Cut(p, []byte{0}); ok {
+			l.pairs[string(a)], l.pairs[string(b)] = string(b), string(a)
+		}
+	}
+	return l, nil
+}
+
+func (l *linkBuckets) rel(name string) (*bolt.Bucket, error) {
+	if b := l.rels[name]; b != nil {
+		return b, nil
+	}
+	if name == "" || bytes.IndexByte([]byte(name), 0) >= 0 || name == string(keyPairs) {
+		return nil, fmt.Errorf("bad relation name %q", name)
+	}
+	b, err := l.root.CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("relation %s: %w", name, err)
+	}
+	l.rels[name] = b
+	return b, nil
+}
+
+// pair records rel ↔ inverse (refusing a relation paired two ways).
+func (l *linkBuckets) pair(rel, inverse string) error {
+	if inverse == "" {
+		if have, ok := l.pairs[rel]; ok {
+			return fmt.Errorf("relation %s is paired with %s, written without it", rel, have)
+		}
+		return nil
+	}
+	if have, ok := l.pairs[rel]; ok {
+		if have != inverse {
+			return fmt.Errorf("relation %s is paired with %s, written with %s", rel, have, inverse)
+		}
+		return nil
+	}
+	if _, ok := l.pairs[inverse]; ok || rel == inverse {
+		return fmt.Errorf("relation %s cannot pair with %s", rel, inverse)
+	}
+	l.pairs[rel], l.pairs[inverse] = inverse, rel
+	v := slices.Clone(l.root.Get(keyPairs))
+	if len(v) > 0 {
+		v = append(v, '\n')
+	}
+	v = append(append(append(v, rel...), 0), inverse...)
+	return l.root.Put(keyPairs, v)
+}
+
+// apply runs one LinkOp stamped with gen.
+func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
+	if op.From == "" {
+		return fmt.Errorf("relation %s: link op with empty from", op.Rel)
+	}
+	if err := l.pair(op.Rel, op.Inverse); err != nil {
+		return err
+	}
+	fw, err := l.rel(op.Rel)
+	if err != nil {
+		return err
+	}
+	var inv *bolt.Bucket
+	if op.Inverse != "" {
+		if inv, err = l.rel(op.Inverse); err != nil {
+			return err
+		}
+	}
+	if op.Reset {
+		prefix := append([]byte(op.From), 0)
+		var stale [][]byte
+		c := fw.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if g, _, err := splitLinkValue(v); err != nil || g != gen {
+				stale = append(stale, slices.Clone(k))
+			}
+		}
+		for _, k := range stale {
+			if err := l.deleteLink(fw, inv, k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range op.Remove {
+		if err := l.deleteLink(fw, inv, linkKey(op.From, r.To, r.ID)); err != nil {
+			return err
+		}
+	}
+	for _, a := range op.Add {
+		if a.To == "" || bytes.IndexByte([]byte(a.To), 0) >= 0 || bytes.IndexByte([]byte(a.ID), 0) >= 0 {
+			return fmt.Errorf("relation %s of %q: bad link target %q", op.Rel, op.From, a.To)
+		}
+		if err := fw.Put(linkKey(op.From, a.To, a.ID), linkValue(gen, a.Data)); err != nil {
+			return fmt.Errorf("relation %s: %w", op.Rel, err)
+		}
+		if inv != nil {
+			if err := inv.Put(linkKey(a.To, op.From, a.ID), linkValue(gen, op.FromData)); err != nil {
+				return fmt.Errorf("relation %s: %w", op.Inverse, err)
+			}
+		}
+	}
+	return nil
+}
+
+// deleteLink deletes one forward key and its inverse entry.
+func (l *linkBuckets) deleteLink(fw, inv *bolt.Bucket, k []byte) error {
+	if err := fw.Delete(k); err != nil {
+		return err
+	}
+	if inv == nil {
+		return nil
+	}
+	from, to, id, ok := splitLinkKey(k)
+	if !ok {
+		return nil
+	}
+	return inv.Delete(linkKey(to, from, id))
+}
+
+// drop deletes every link of id, in every relation, with the inverse
+// entries on the other side.
+func (l *linkBuckets) drop(id []byte) error {
+	prefix := append(slices.Clone(id), 0)
+	var names []string
+	if err := l.root.ForEachBucket(func(name []byte) error {
+		names = append(names, string(name))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, name := range names {
+		fw := l.root.Bucket([]byte(name))
+		var inv *bolt.Bucket
+		if other, ok := l.pairs[name]; ok {
+			inv = l.root.Bucket([]byte(other))
+		}
+		var keys [][]byte
+		c := fw.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, slices.Clone(k))
+		}
+		for _, k := range keys {
+			if err := l.deleteLink(fw, inv, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dropLinksOf deletes the links of ids in the connector (no-op if it has
+// none).
+func dropLinksOf(tx *bolt.Tx, connector string, ids [][]byte) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	l, err := openLinks(tx, connector, false)
+	if err != nil || l == nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := l.drop(id); err != nil {
+			return fmt.Errorf("drop links of %q: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// WriteLinks applies link operations stamped with gen in one transaction.
+func (s *Store) WriteLinks(ctx context.Context, connector string, gen uint64, ops []LinkOp) error {
+	what := fmt.Sprintf("write links %s", connector)
+	if err := ctxErr(ctx, what); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error { return applyLinks(tx, connector, gen, ops) })
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func applyLinks(tx *bolt.Tx, connector string, gen uint64, ops []LinkOp) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	l, err := openLinks(tx, connector, true)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if err := l.apply(op, gen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Links returns the links of from in relation rel, ordered by target.
+func (s *Store) Links(ctx context.Context, connector, rel, from string) ([]Link, error) {
+	what := fmt.Sprintf("links %s/%s of %q", connector, rel, from)
+	if err := ctxErr(ctx, what); err != nil {
+		return nil, err
+	}
+	var out []Link
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cb := connBucket(tx, connector)
+		if cb == nil {
+			return nil
+		}
+		root := cb.Bucket([]byte(linksBucketName))
+		if root == nil {
+			return nil
+		}
+		b := root.Bucket([]byte(rel))
+		if b == nil {
+			return nil
+		}
+		prefix := append([]byte(from), 0)
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			f, to, id, ok := splitLinkKey(k)
+			if !ok {
+				return fmt.Errorf("bad link key %q", k)
+			}
+			_, data, err := splitLinkValue(v)
+			if err != nil {
+				return fmt.Errorf("link %s→%s: %w", f, to, err)
+			}
+			out = append(out, Link{From: f, To: to, ID: id, Data: slices.Clone(data)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// EachLink calls fn for every link of rel in key order (from, then to).
+func (s *Store) EachLink(ctx context.Context, connector, rel string, fn func(Link) error) error {
+	what := fmt.Sprintf("links %s/%s", connector, rel)
+	return s.db.View(func(tx *bolt.Tx) error {
+		cb := connBucket(tx, connector)
+		if cb == nil {
+			return nil
+		}
+		root := cb.Bucket([]byte(linksBucketName))
+		if root == nil {
+			return nil
+		}
+		b := root.Bucket([]byte(rel))
+		if b == nil {
+			return nil
+		}
+		n := 0
+		return b.ForEach(func(k, v []byte) error {
+			if n++; n%4096 == 0 {
+				if err := ctxErr(ctx, what); err != nil {
+					return err
+				}
+			}
+			f, to, id, ok := splitLinkKey(k)
+			if !ok {
+				return fmt.Errorf("%s: bad link key %q", what, k)
+			}
+			_, data, err := splitLinkValue(v)
+			if err != nil {
+				return fmt.Errorf("%s: link %s→%s: %w", what, f, to, err)
+			}
+			return fn(Link{From: f, To: to, ID: id, Data: data})
+		})
+	})
+}
+
+// checkLinks verifies that every paired link has its inverse.
+func checkLinks(tx *bolt.Tx, connector string) error {
+	l, err := openLinks(tx, connector, false)
+	if err != nil || l == nil {
+		return err
+	}
+	for rel, inverse := range l.pairs {
+		fw, inv := l.root.Bucket([]byte(rel)), l.root.Bucket([]byte(inverse))
+		if fw == nil {
+			continue
+		}
+		err := fw.ForEach(func(k, _ []byte) error {
+			from, to, id, ok := splitLinkKey(k)
+			if !ok {
+				return fmt.Errorf("relation %s: bad key %q", rel, k)
+			}
+			if inv == nil || inv.Get(linkKey(to, from, id)) == nil {
+				return fmt.Errorf("relation %s: link %s→%s has no %s entry", rel, from, to, inverse)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// linkSet renders the links of every from in rel as "from>to#id=data",
+// sorted.
+func linkSet(t *testing.T, s *Store, rel string) []string {
+	t.Helper()
+	var out []string
+	err := s.EachLink(context.Background(), "c", rel, func(l Link) error {
+		e := l.From + ">" + l.To
+		if l.ID != "" {
+			e += "#" + l.ID
+		}
+		if len(l.Data) > 0 {
+			e += "=" + string(l.Data)
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func add(to ...string) []Link {
+	out := make([]Link, len(to))
+	for i, t := range to {
+		out[i] = Link{To: t, Data: []byte("user")}
+	}
+	return out
+}
+
+func TestLinks(t *testing.T) {
+	members := func(from string, reset bool, adds []Link, removes ...string) LinkOp {
+		op := LinkOp{Rel: "members", Inverse: "memberOf", From: from, FromData: []byte("group"), Reset: reset, Add: adds}
+		for _, r := range removes {
+			op.Remove = append(op.Remove, Link{To: r})
+		}
+		return op
+	}
+	type step struct {
+		gen uint64
+		ops []LinkOp
+	}
+	tests := []struct {
+		name          string
+		steps         []step
+		dropDeleted   []string // records deleted through WritePage afterwards
+		wantMembers   []string
+		wantMemberOf  []string
+		wantErrSubstr string
+	}{
+		{
+			name:         "adds are mirrored",
+			steps:        []step{{1, []LinkOp{members("g1", true, add("u1", "u2")), members("g2", true, add("u1"))}}},
+			wantMembers:  []string{"g1>u1=user", "g1>u2=user", "g2>u1=user"},
+			wantMemberOf: []string{"u1>g1=group", "u1>g2=group", "u2>g1=group"},
+		},
+		{
+			name: "a listing in two parts of one generation accumulates",
+			steps: []step{{1, []LinkOp{members("g1", true, add("u1"))}},
+				{1, []LinkOp{members("g1", true, add("u2"))}}},
+			wantMembers:  []string{"g1>u1=user", "g1>u2=user"},
+			wantMemberOf: []string{"u1>g1=group", "u2>g1=group"},
+		},
+		{
+			name: "a new generation's listing replaces the old one",
+			steps: []step{{1, []LinkOp{members("g1", true, add("u1", "u2"))}},
+				{2, []LinkOp{members("g1", true, add("u3"))}}},
+			wantMembers:  []string{"g1>u3=user"},
+			wantMemberOf: []string{"u3>g1=group"},
+		},
+		{
+			name: "delta removes and adds without reset",
+			steps: []step{{1, []LinkOp{members("g1", true, add("u1", "u2"))}},
+				{1, []LinkOp{members("g1", false, add("u3"), "u1")}}},
+			wantMembers:  []string{"g1>u2=user", "g1>u3=user"},
+			wantMemberOf: []string{"u2>g1=group", "u3>g1=group"},
+		},
+		{
+			name:         "a deleted member leaves every group",
+			steps:        []step{{1, []LinkOp{members("g1", true, add("u1", "u2")), members("g2", true, add("u1"))}}},
+			dropDeleted:  []string{"u1"},
+			wantMembers:  []string{"g1>u2=user"},
+			wantMemberOf: []string{"u2>g1=group"},
+		},
+		{
+			name:         "a deleted group loses its members",
+			steps:        []step{{1, []LinkOp{members("g1", true, add("u1", "u2")), members("g2", true, add("u1"))}}},
+			dropDeleted:  []string{"g1"},
+			wantMembers:  []string{"g2>u1=user"},
+			wantMemberOf: []string{"u1>g2=group"},
+		},
+		{
+			name: "a relation cannot change its pair",
+			steps: []step{{1, []LinkOp{members("g1", true, add("u1"))}},
+				{1, []LinkOp{{Rel: "members", Inverse: "owners", From: "g1", Add: add("u2")}}}},
+			wantErrSubstr: "paired with memberOf",
+		},
+		{
+			name:          "a target with a NUL byte is refused",
+			steps:         []step{{1, []LinkOp{members("g1", true, add("u\x001"))}}},
+			wantErrSubstr: "bad link target",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			ctx := context.Background()
+			var err error
+			for _, st := range tc.steps {
+				if err = s.WriteLinks(ctx, "c", st.gen, st.ops); err != nil {
+					break
+				}
+			}
+			if tc.wantErrSubstr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErrSubstr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErrSubstr)
+				}
+				mustCheck(t, s)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tc.dropDeleted) > 0 {
+				if _, err := s.WritePage(ctx, PageWrite{Connector: "c", Type: "x", Layout: testLayout, Delete: tc.dropDeleted}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := linkSet(t, s, "members"); !slices.Equal(got, tc.wantMembers) {
+				t.Errorf("members = %q, want %q", got, tc.wantMembers)
+			}
+			if got := linkSet(t, s, "memberOf"); !slices.Equal(got, tc.wantMemberOf) {
+				t.Errorf("memberOf = %q, want %q", got, tc.wantMemberOf)
+			}
+			mustCheck(t, s)
+		})
+	}
+}
+
+func TestLinksWithIDsAndPurge(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	// Two assignments of the same principal to the same resource.
+	op := LinkOp{Rel: "appRoleAssignedTo", Inverse: "appRoleAssignments", From: "sp1", Reset: true,
+		Add: []Link{{To: "u1", ID: "a1", Data: []byte(`{"id":"a1"}`)}, {To: "u1", ID: "a2", Data: []byte(`{"id":"a2"}`)}}}
+	op.FromData = []byte("sp")
+	if _, err := s.WritePage(ctx, PageWrite{Connector: "c", Type: "u", Layout: testLayout, Generation: 1,
+		Records: []Record{{ID: "u1", Raw: []byte(`{}`), Cells: []string{"a", "1", ""}}}, Links: []LinkOp{op}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Links(ctx, "c", "appRoleAssignments", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "a1" || got[1].ID != "a2" || got[0].To != "sp1" || string(got[1].Data) != "sp" {
+		t.Fatalf("appRoleAssignments of u1 = %+v", got)
+	}
+	// A soft delete drops the links; the record stays.
+	if _, err := s.WritePage(ctx, PageWrite{Connector: "c", Type: "u", Layout: testLayout, Generation: 1, SoftDelete: []string{"u1"}, RemovedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := linkSet(t, s, "appRoleAssignedTo"); len(got) != 0 {
+		t.Fatalf("after soft delete: %q", got)
+	}
+	mustCheck(t, s)
+}
