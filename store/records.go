@@ -710,7 +710,7 @@ func (s *Store) MarkRemoved(ctx context.Context, connector, typ, stream string, 
 	}
 	return s.walkChunks(ctx, what, connector, typ, stream, state,
 		func(gen uint64, m int64) bool { return gen < generation && m == 0 },
-		func(_ *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error) {
+		func(tx *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error) {
 			n := 0
 			for _, id := range ids {
 				v := t.row.Get(id)
@@ -723,7 +723,8 @@ func (s *Store) MarkRemoved(ctx context.Context, connector, typ, stream string, 
 				n++
 			}
 			t.removed += n
-			return n, nil
+			// Gone from the source: so are its relations.
+			return n, dropLinksOf(tx, connector, ids)
 		})
 }
 
@@ -954,6 +955,46 @@ func (s *Store) Types(ctx context.Context, connector string) ([]string, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("types of %q: %w", connector, err)
+	}
+	return out, nil
+}
+
+// RecordsByID returns the records of the given IDs in the same order,
+// skipping IDs that do not exist, in one read transaction.
+func (s *Store) RecordsByID(ctx context.Context, connector, typ string, ids []string) ([]Record, error) {
+	what := fmt.Sprintf("records by id %s/%s", connector, typ)
+	if err := ctxErr(ctx, what); err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(ids))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		tb := typeBucket(tx, connector, typ)
+		if tb == nil {
+			return nil
+		}
+		t, err := loadType(tb, typ)
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if i%1024 == 1023 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			r, err := t.record([]byte(id))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("record %q: %w", id, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }

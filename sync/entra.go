@@ -169,6 +169,9 @@ type entraStream struct {
 	first string // first request of a full pull
 	delta bool   // first is a delta query: later runs follow its delta link
 	perm  string // the permission seed 003 / 002 names for it
+	// post turns a fetched page into what is stored: it may rewrite the
+	// items and add relation links (fetching more through $batch).
+	post func(ctx context.Context, c *graph.Client, p *rawPage) error
 }
 
 // Select lists: the properties the screens and the transformation maps use.
@@ -180,17 +183,19 @@ const (
 
 var (
 	identityStreams = []entraStream{
-		{"users", "/v1.0/users/delta?$select=" + userSelect, true, "User.Read.All"},
-		{"groups", "/v1.0/groups/delta?$select=" + groupSelect, true, "GroupMember.Read.All or Directory.Read.All"},
-		{"roles", "/v1.0/roleManagement/directory/roleDefinitions", false, "RoleManagement.Read.Directory"},
+		{"users", "/v1.0/users/delta?$select=" + userSelect, true, "User.Read.All", nil},
+		{"groups", "/v1.0/groups/delta?$select=" + groupSelect + ",members", true, "GroupMember.Read.All or Directory.Read.All", groupMembers},
+		{"roles", "/v1.0/roleManagement/directory/roleDefinitions", false, "RoleManagement.Read.Directory", nil},
+		{"directoryRoles", "/v1.0/directoryRoles?$select=" + directoryRoleSelect, false, "RoleManagement.Read.Directory or Directory.Read.All", directoryRoleMembers},
+		{"appRoleAssignments", "/v1.0/servicePrincipals?$select=id&$top=999", false, "Application.Read.All or Directory.Read.All", appRoleAssignedTo},
 	}
 	postureStreams = []entraStream{
-		{"applications", "/v1.0/applications?$top=999", false, "Directory.Read.All"},
-		{"servicePrincipals", "/v1.0/servicePrincipals?$top=999", false, "Directory.Read.All"},
-		{"organization", "/v1.0/organization", false, "Directory.Read.All"},
+		{"applications", "/v1.0/applications?$top=999", false, "Directory.Read.All", nil},
+		{"servicePrincipals", "/v1.0/servicePrincipals?$top=999", false, "Directory.Read.All", nil},
+		{"organization", "/v1.0/organization", false, "Directory.Read.All", nil},
 	}
 	deviceStreams = []entraStream{
-		{"devices", "/v1.0/devices/delta?$select=" + deviceSelect, true, "Device.Read.All"},
+		{"devices", "/v1.0/devices/delta?$select=" + deviceSelect, true, "Device.Read.All", nil},
 	}
 )
 
@@ -275,6 +280,11 @@ func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at 
 				rp.deletes = append(rp.deletes, probe.ID)
 			default: // "changed": soft-deleted, restorable
 				rp.softDeletes = append(rp.softDeletes, probe.ID)
+			}
+		}
+		if sp.post != nil {
+			if err := sp.post(ctx, c, &rp); err != nil {
+				return rawPage{}, fmt.Errorf("%s: %w", sp.typ, err)
 			}
 		}
 		return rp, nil

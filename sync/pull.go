@@ -34,6 +34,10 @@ type rawPage struct {
 	// (on the last page) the link that asks for the next changes.
 	deletes, softDeletes []string
 	deltaLink            string
+	// links are the relation changes the page carries (a group's
+	// members@delta, the members of directory roles, app role
+	// assignments), written in the page's transaction.
+	links []store.LinkOp
 }
 
 // stream is one pull of one record type.
@@ -208,6 +212,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 			Connector: conn, Type: name, Layout: layout, Stream: name,
 			Generation: gen, Records: recs, State: next,
 			Delete: f.page.deletes, SoftDelete: f.page.softDeletes, RemovedAt: time.Now().UTC(),
+			Links: f.page.links,
 		})
 		if err != nil {
 			return counts, mode, fmt.Errorf("%s page %d: store: %w", name, f.at.page, err)

@@ -88,6 +88,20 @@ func init() {
 			c, _, err := fields(raw, "displayName", "tenantType", "countryLetterCode", "createdDateTime")
 			return c, err
 		})
+	// Relation targets: the directory roles users hold (activated roles,
+	// with members) and the app role assignments of service principals.
+	registerGraph(KindEntra, "directoryRoles", "Directory roles (activated)", 7,
+		[]Column{colName("DISPLAY NAME"), colText("DESCRIPTION", 16, 80), colText("ROLE TEMPLATE ID", 16, 36)},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "displayName", "description", "roleTemplateId")
+			return c, err
+		})
+	registerGraph(KindEntra, "appRoleAssignments", "App role assignments", 8,
+		[]Column{colName("PRINCIPAL"), colText("PRINCIPAL TYPE", 9, 16), colText("RESOURCE", 12, 40), colText("APP ROLE ID", 12, 36), colTime("CREATED")},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "principalDisplayName", "principalType", "resourceDisplayName", "appRoleId", "createdDateTime")
+			return c, err
+		})
 	registerGraph(KindEntraDevices, "devices", "Devices", 1,
 		[]Column{colName("DISPLAY NAME"), colText("OS", 6, 12), colText("OS VERSION", 10, 20), colBool("COMPLIANT"), colBool("MANAGED"), colText("TRUST TYPE", 10, 14), colTime("LAST SIGN-IN"), colText("DEVICE ID", 12, 36)},
 		func(raw json.RawMessage) ([]string, error) {

@@ -1,0 +1,51 @@
+// Package relations reads the links between Entra ID objects that a sync
+// stores (a group's members, an object's memberships, app role
+// assignments) and renders them the way Microsoft Graph names them: the
+// navigation properties memberOf, members, appRoleAssignments and
+// appRoleAssignedTo, each a list of the related objects.
+package relations
+
+import "strings"
+
+// Relation names, as Graph names the navigation properties. Each pair is
+// stored together (store.LinkOp.Inverse).
+const (
+	Members            = "members"            // group or directory role → member
+	MemberOf           = "memberOf"           // member → group or directory role
+	AppRoleAssignedTo  = "appRoleAssignedTo"  // resource service principal → principal (link ID: the assignment)
+	AppRoleAssignments = "appRoleAssignments" // principal → resource service principal (link ID: the assignment)
+)
+
+// Record types the relations point at.
+const (
+	TypeUsers              = "users"
+	TypeGroups             = "groups"
+	TypeDirectoryRoles     = "directoryRoles"
+	TypeServicePrincipals  = "servicePrincipals"
+	TypeDevices            = "devices"
+	TypeApplications       = "applications"
+	TypeAppRoleAssignments = "appRoleAssignments"
+)
+
+// kinds maps the short kind stored on a link ("user") to its record type.
+var kinds = map[string]string{
+	"user":             TypeUsers,
+	"group":            TypeGroups,
+	"directoryRole":    TypeDirectoryRoles,
+	"servicePrincipal": TypeServicePrincipals,
+	"device":           TypeDevices,
+	"application":      TypeApplications,
+}
+
+// Kind turns an @odata.type ("#microsoft.graph.user") into the short kind
+// stored on links ("user").
+func Kind(odataType string) string {
+	return strings.TrimPrefix(odataType, "#microsoft.graph.")
+}
+
+// TypeOfKind returns the record type of a short kind ("" if qtc does not
+// sync that kind of object).
+func TypeOfKind(kind string) string { return kinds[kind] }
+
+// ODataType is the @odata.type of a short kind.
+func ODataType(kind string) string { return "#microsoft.graph." + kind }

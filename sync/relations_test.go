@@ -1,0 +1,128 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	graphsim "qtc/api/sim/graph"
+	qsync "qtc/sync"
+	"qtc/sync/relations"
+)
+
+// relatedIDs returns the ids of what rel lists for id (assignments: the
+// assignment ids), sorted.
+func (f *entraFixture) relatedIDs(typ, id, rel string) []string {
+	f.t.Helper()
+	groups, err := relations.Get(context.Background(), f.eng.Store, "e", typ, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, g := range groups {
+		if g.Rel == rel {
+			for _, it := range g.Items {
+				out = append(out, it.ID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// diff says what got lacks and what it has too many of.
+func diff(got, want []string) string {
+	missing, extra := []string{}, []string{}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			missing = append(missing, w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			extra = append(extra, g)
+		}
+	}
+	return fmt.Sprintf("%d, want %d: missing %v, extra %v", len(got), len(want), missing, extra)
+}
+
+// assertRelations compares every stored relation with the simulator's
+// truth: members of groups and directory roles, each user's and group's
+// memberOf, and app role assignments from both sides.
+func (f *entraFixture) assertRelations() {
+	f.t.Helper()
+	truth := f.sim.Truth()
+	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
+	memberOf := truth.MemberOf()
+	for _, g := range truth.Groups {
+		if got, want := f.relatedIDs("groups", g.ID, relations.Members), sorted(truth.Members[g.ID]); !slices.Equal(got, want) {
+			f.t.Fatalf("group %s (%s) members: %s", g.ID, g.DisplayName, diff(got, want))
+		}
+	}
+	for _, r := range truth.DirectoryRoles {
+		if got, want := f.relatedIDs("directoryRoles", r.ID, relations.Members), sorted(truth.Members[r.ID]); !slices.Equal(got, want) {
+			f.t.Fatalf("directory role %s members: %s", r.DisplayName, diff(got, want))
+		}
+	}
+	asgOf, asgTo := map[string][]string{}, map[string][]string{}
+	for _, a := range truth.AppRoleAssignments {
+		asgOf[a.PrincipalID] = append(asgOf[a.PrincipalID], a.ID)
+		asgTo[a.ResourceID] = append(asgTo[a.ResourceID], a.ID)
+	}
+	for _, list := range [][]graphsim.Object{truth.Users, truth.Groups} {
+		typ := "users"
+		if len(list) > 0 && list[0].Type == "#microsoft.graph.group" {
+			typ = "groups"
+		}
+		for _, o := range list {
+			if got, want := f.relatedIDs(typ, o.ID, relations.MemberOf), sorted(memberOf[o.ID]); !slices.Equal(got, want) {
+				f.t.Fatalf("%s %s (%s) memberOf: %s", typ, o.ID, o.DisplayName, diff(got, want))
+			}
+			if got, want := f.relatedIDs(typ, o.ID, relations.AppRoleAssignments), sorted(asgOf[o.ID]); !slices.Equal(got, want) {
+				f.t.Fatalf("%s %s appRoleAssignments: %s", typ, o.DisplayName, diff(got, want))
+			}
+		}
+	}
+	for _, sp := range truth.ServicePrincipals {
+		if got, want := f.relatedIDs("servicePrincipals", sp.ID, relations.AppRoleAssignedTo), sorted(asgTo[sp.ID]); !slices.Equal(got, want) {
+			f.t.Fatalf("service principal %s appRoleAssignedTo: %s", sp.DisplayName, diff(got, want))
+		}
+	}
+	if err := f.eng.Store.Check(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func TestEntraRelationsMatchTheTruthThroughFullDeltaAndBaseline(t *testing.T) {
+	// Few enough objects a page that big groups span several delta pages.
+	f := newEntraFixture(t, qsync.KindEntra, graphsim.Options{Users: 400, Groups: 30}, "posture")
+	ctx := context.Background()
+	if _, err := f.eng.Sync(ctx, "e", qsync.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.assertRelations()
+
+	steps := []struct {
+		name string
+		m    graphsim.Mutation
+		full bool
+	}{
+		{"members join and leave", graphsim.Mutation{AddMembers: 25, RemoveMembers: 20}, false},
+		{"users come and go", graphsim.Mutation{AddUsers: 5, SoftDeleteUsers: 4, HardDeleteUsers: 2}, false},
+		{"groups come and go", graphsim.Mutation{AddGroups: 3, DeleteGroups: 2, UpdateGroups: 2}, false},
+		{"restored users get their memberships back", graphsim.Mutation{RestoreUsers: 2}, false},
+		{"a baseline after more change", graphsim.Mutation{AddMembers: 10, RemoveMembers: 10, SoftDeleteUsers: 2}, true},
+	}
+	for _, s := range steps {
+		f.sim.Mutate(s.m)
+		run, err := f.eng.Sync(ctx, "e", qsync.Options{Full: s.full})
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if want := map[bool]string{true: qsync.ModeFull, false: qsync.ModeDelta}[s.full]; run.Kind != want {
+			t.Errorf("%s: run kind %s, want %s", s.name, run.Kind, want)
+		}
+		t.Run(s.name, func(t *testing.T) { f.t = t; f.assertRelations() })
+	}
+}
