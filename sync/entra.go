@@ -193,6 +193,8 @@ var (
 		{"applications", "/v1.0/applications?$top=999", false, "Directory.Read.All", nil},
 		{"servicePrincipals", "/v1.0/servicePrincipals?$top=999", false, "Directory.Read.All", nil},
 		{"organization", "/v1.0/organization", false, "Directory.Read.All", nil},
+		// Derived from the two pulls above (first == ""): no request.
+		{credentialsType, "", false, "Directory.Read.All", nil},
 	}
 	deviceStreams = []entraStream{
 		{"devices", "/v1.0/devices/delta?$select=" + deviceSelect, true, "Device.Read.All", nil},
@@ -226,8 +228,15 @@ func (e *Engine) entraPlan(conn store.Connector, opt Options) (plan, error) {
 		}
 		t, _ := catalog.Lookup(sp.typ)
 		perms[sp.typ] = sp.perm
+		fetch := graphFetcher(c, sp)
+		if sp.first == "" {
+			name := conn.Name
+			fetch = func(ctx context.Context, _ cursor, _ string, _ int) (rawPage, error) {
+				return e.deriveCredentials(ctx, name)
+			}
+		}
 		out = append(out, stream{
-			typ: t, fetch: graphFetcher(c, sp), incremental: sp.delta, deltaLinks: sp.delta, baseline: baseline,
+			typ: t, fetch: fetch, incremental: sp.delta, deltaLinks: sp.delta, baseline: baseline,
 			expired:     func(err error) bool { return errors.Is(err, graph.ErrDeltaExpired) || errors.Is(err, errStaleLink) },
 			staleResume: func(err error) bool { return errors.Is(err, errStaleLink) || errors.Is(err, graph.ErrDeltaExpired) },
 		})

@@ -2,11 +2,13 @@ package sync_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
 
 	graphsim "qtc/api/sim/graph"
+	"qtc/store"
 	qsync "qtc/sync"
 	"qtc/sync/relations"
 )
@@ -124,5 +126,48 @@ func TestEntraRelationsMatchTheTruthThroughFullDeltaAndBaseline(t *testing.T) {
 			t.Errorf("%s: run kind %s, want %s", s.name, run.Kind, want)
 		}
 		t.Run(s.name, func(t *testing.T) { f.t = t; f.assertRelations() })
+	}
+}
+
+func TestEntraCredentialsAreListedByExpiry(t *testing.T) {
+	f := newEntraFixture(t, qsync.KindEntra, graphsim.Options{Users: 60, Groups: 5}, "posture")
+	ctx := context.Background()
+	if _, err := f.eng.Sync(ctx, "e", qsync.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{} // id → endDateTime
+	truth := f.sim.Truth()
+	for _, o := range append(slices.Clone(truth.Applications), truth.ServicePrincipals...) {
+		var v struct {
+			Keys, Passwords []struct{ KeyID, EndDateTime string }
+		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(o.JSON, &raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal(raw["keyCredentials"], &v.Keys)
+		_ = json.Unmarshal(raw["passwordCredentials"], &v.Passwords)
+		for _, c := range append(v.Keys, v.Passwords...) {
+			want[o.ID+"/"+c.KeyID] = c.EndDateTime
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the simulator's tenant has no credentials")
+	}
+	got := map[string]string{}
+	err := f.eng.Store.Each(ctx, "e", "credentials", func(r store.Record) error {
+		got[r.ID] = r.Cells[4]
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d credentials stored, truth has %d", len(got), len(want))
+	}
+	for id, end := range want {
+		if got[id] != end {
+			t.Errorf("credential %s expires %q, truth %q", id, got[id], end)
+		}
 	}
 }

@@ -102,6 +102,12 @@ func init() {
 			c, _, err := fields(raw, "principalDisplayName", "principalType", "resourceDisplayName", "appRoleId", "createdDateTime")
 			return c, err
 		})
+	registerGraph(KindEntra, "credentials", "Credentials (secrets and certificates by expiry)", 9,
+		[]Column{colName("OWNER"), colText("OWNER TYPE", 10, 16), colText("KIND", 6, 11), colText("NAME", 10, 40), colTime("EXPIRES"), colText("KEY ID", 12, 36)},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "ownerDisplayName", "ownerType", "credentialType", "displayName", "endDateTime", "keyId")
+			return c, err
+		})
 	registerGraph(KindEntraDevices, "devices", "Devices", 1,
 		[]Column{colName("DISPLAY NAME"), colText("OS", 6, 12), colText("OS VERSION", 10, 20), colBool("COMPLIANT"), colBool("MANAGED"), colText("TRUST TYPE", 10, 14), colTime("LAST SIGN-IN"), colText("DEVICE ID", 12, 36)},
 		func(raw json.RawMessage) ([]string, error) {
