@@ -1,15 +1,18 @@
 package sync_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	graphsim "qtc/api/sim/graph"
 	"qtc/store"
 	qsync "qtc/sync"
+	"qtc/sync/export"
 	"qtc/sync/relations"
 )
 
@@ -169,5 +172,100 @@ func TestEntraCredentialsAreListedByExpiry(t *testing.T) {
 		if got[id] != end {
 			t.Errorf("credential %s expires %q, truth %q", id, got[id], end)
 		}
+	}
+}
+
+func TestEntraExportCarriesRelationsAndQualysAssets(t *testing.T) {
+	f := newEntraFixture(t, qsync.KindEntra, graphsim.Options{Users: 150, Groups: 12}, "posture")
+	ctx := context.Background()
+	if _, err := f.eng.Sync(ctx, "e", qsync.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	truth := f.sim.Truth()
+	memberOf := truth.MemberOf()
+	asg := map[string]int{}
+	for _, a := range truth.AppRoleAssignments {
+		asg[a.PrincipalID]++
+	}
+	enabled := map[string]bool{}
+	for _, u := range truth.Users {
+		var v struct{ AccountEnabled bool }
+		_ = json.Unmarshal(u.JSON, &v)
+		enabled[u.ID] = v.AccountEnabled
+	}
+
+	lines := func(format string) []json.RawMessage {
+		var b bytes.Buffer
+		n, err := export.Write(ctx, f.eng.Store, "e", "users", format, &b)
+		if err != nil || n != len(truth.Users) {
+			t.Fatalf("export %s: %d records, %v", format, n, err)
+		}
+		var out []json.RawMessage
+		for _, l := range bytes.Split(bytes.TrimSpace(b.Bytes()), []byte("\n")) {
+			out = append(out, l)
+		}
+		return out
+	}
+	withGroups := 0
+	for _, l := range lines("ndjson") {
+		var u struct {
+			ID       string
+			MemberOf []struct {
+				Type string `json:"@odata.type"`
+				ID   string
+			}
+			AppRoleAssignments []struct{ PrincipalID string }
+		}
+		if err := json.Unmarshal(l, &u); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range u.MemberOf {
+			if m.Type != "#microsoft.graph.group" && m.Type != "#microsoft.graph.directoryRole" {
+				t.Errorf("user %s memberOf entry of type %q", u.ID, m.Type)
+			}
+			got = append(got, m.ID)
+		}
+		slices.Sort(got)
+		want := slices.Clone(memberOf[u.ID])
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("user %s exported memberOf %s", u.ID, diff(got, want))
+		}
+		if len(want) > 0 {
+			withGroups++
+		}
+		if len(u.AppRoleAssignments) != asg[u.ID] {
+			t.Errorf("user %s exported %d appRoleAssignments, truth %d", u.ID, len(u.AppRoleAssignments), asg[u.ID])
+		}
+	}
+	if withGroups == 0 {
+		t.Fatal("no user is in a group: the test proves nothing")
+	}
+	for _, l := range lines("qualys-asset") {
+		var a struct {
+			Asset struct {
+				AssetHeader struct {
+					VendorAssetID string `json:"vendorAssetId"`
+					Status        string `json:"status"`
+				} `json:"assetHeader"`
+				AssetRelations []json.RawMessage `json:"assetRelations"`
+			} `json:"asset"`
+		}
+		if err := json.Unmarshal(l, &a); err != nil {
+			t.Fatal(err)
+		}
+		id := a.Asset.AssetHeader.VendorAssetID
+		want := map[bool]string{true: "ACTIVE", false: "INACTIVE"}[enabled[id]]
+		if a.Asset.AssetHeader.Status != want {
+			t.Errorf("asset %s status %q, want %q", id, a.Asset.AssetHeader.Status, want)
+		}
+		if len(a.Asset.AssetRelations) != len(memberOf[id]) {
+			t.Errorf("asset %s has %d assetRelations, the user is in %d groups and roles", id, len(a.Asset.AssetRelations), len(memberOf[id]))
+		}
+	}
+	var b bytes.Buffer
+	if _, err := export.Write(ctx, f.eng.Store, "e", "appRoleAssignments", "qualys-asset", &b); err == nil || !strings.Contains(err.Error(), "no transformation map") {
+		t.Errorf("qualys-asset of a type without a map: %v", err)
 	}
 }

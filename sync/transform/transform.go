@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -141,6 +142,16 @@ func set(m map[string]any, path string, v any) error {
 	}
 	m[keys[len(keys)-1]] = v
 	return nil
+}
+
+// Types lists the record types that have a map, sorted.
+func Types() []string {
+	out := make([]string, 0, len(Maps))
+	for t := range Maps {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // For returns the map of a record type, if it has one.
