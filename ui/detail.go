@@ -13,6 +13,7 @@ import (
 
 	"qtc/store"
 	"qtc/sync/catalog"
+	"qtc/ui/vlist"
 )
 
 // detailScreen shows one record: a Fields tab (every field, flattened to
@@ -28,6 +29,9 @@ type detailScreen struct {
 	// content per tab, rendered once when the record loads.
 	content []string
 	vp      viewport.Model
+	// The Relations tab: a list of related objects to walk to.
+	related []relatedRow
+	relList vlist.Model
 }
 
 var detailKeys = struct {
@@ -40,6 +44,14 @@ var detailKeys = struct {
 
 func newDetailScreen(e *env, conn string, t catalog.Type, rec store.Record) *detailScreen {
 	d := &detailScreen{env: e, conn: conn, typ: t}
+	cols := make([]vlist.Column, len(relationColumns))
+	for i, c := range relationColumns {
+		cols[i] = vlist.Column{Title: c.title, MinWidth: c.min, MaxWidth: c.max}
+		if i == 1 || i == 3 {
+			cols[i].Flex = 1
+		}
+	}
+	d.relList = vlist.New("relations", cols)
 	d.vp = viewport.New(viewport.WithWidth(80), viewport.WithHeight(20))
 	d.vp.SoftWrap = true
 	d.setRecord(rec)
@@ -108,7 +120,7 @@ type refreshedMsg struct {
 	err error
 }
 
-func (d *detailScreen) Init() tea.Cmd { return nil }
+func (d *detailScreen) Init() tea.Cmd { return d.loadExtras() }
 
 func (d *detailScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -118,15 +130,21 @@ func (d *detailScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 		d.setRecord(msg.rec)
 		conn := d.conn
-		return d, tea.Batch(status("refreshed from the server"), func() tea.Msg { return storeChangedMsg{connector: conn} })
+		return d, tea.Batch(status("refreshed from the server"), func() tea.Msg { return storeChangedMsg{connector: conn} }, d.loadExtras())
+	case extrasMsg:
+		return d, d.setExtras(msg)
 	case sizeMsg:
 		d.vp.SetWidth(msg.Width)
 		d.vp.SetHeight(max(msg.Height-2, 1))
-		return d, nil
+		var cmd tea.Cmd
+		d.relList, cmd = d.relList.SetSize(msg.Width, max(msg.Height-2, 2))
+		return d, cmd
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, keys.Back):
 			return d, pop
+		case d.onRelations() && key.Matches(msg, relationKeys.Open):
+			return d, d.openRelated()
 		case d.refreshable() && key.Matches(msg, detailKeys.Refresh):
 			e, conn, typ, id := d.env, d.conn, d.typ, d.rec.ID
 			return d, tea.Batch(status("refreshing "+id+" from the server…"), func() tea.Msg {
@@ -145,6 +163,10 @@ func (d *detailScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		case key.Matches(msg, detailKeys.PrevTab):
 			d.setTab((d.tab + len(d.tabs) - 1) % len(d.tabs))
 			return d, nil
+		case d.onRelations():
+			var cmd tea.Cmd
+			d.relList, cmd = d.relList.Update(msg)
+			return d, cmd
 		case msg.String() == "g" || msg.String() == "home":
 			d.vp.GotoTop()
 			return d, nil
@@ -153,9 +175,12 @@ func (d *detailScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return d, nil
 		}
 	}
-	var cmd tea.Cmd
+	var cmd, lcmd tea.Cmd
+	if _, isKey := msg.(tea.KeyPressMsg); !isKey {
+		d.relList, lcmd = d.relList.Update(msg) // its row replies
+	}
 	d.vp, cmd = d.vp.Update(msg)
-	return d, cmd
+	return d, tea.Batch(cmd, lcmd)
 }
 
 func (d *detailScreen) setTab(i int) {
@@ -176,12 +201,20 @@ func (d *detailScreen) View(width, height int) string {
 	}
 	title := st.Title.Render(d.title())
 	head := strings.Join(tabs, " ") + "  " + title
+	body := d.vp.View()
 	pct := fmt.Sprintf("%3.0f%%", d.vp.ScrollPercent()*100)
+	if d.onRelations() {
+		body = strings.TrimRight(d.relList.View(), "\n")
+		pct = fmt.Sprintf("%d related", len(d.related))
+		if len(d.related) == 0 {
+			body = st.Dim.Render("no related objects")
+		}
+	}
 	foot := d.rec.ID + " · " + pct
 	if !d.rec.Removed.IsZero() {
 		foot += " · removed at the source " + d.rec.Removed.Local().Format("2006-01-02 15:04")
 	}
-	return fit(head+"\n"+d.vp.View()+"\n"+st.Dim.Render(foot), width, height)
+	return fit(head+"\n"+body+"\n"+st.Dim.Render(foot), width, height)
 }
 
 // title is the record's first column (its name or title) or its ID.
@@ -195,6 +228,9 @@ func (d *detailScreen) title() string {
 func (d *detailScreen) Crumb() string { return d.title() }
 
 func (d *detailScreen) Keys() []key.Binding {
+	if d.onRelations() {
+		return []key.Binding{relationKeys.Open, detailKeys.NextTab, keys.Back}
+	}
 	if d.refreshable() {
 		return []key.Binding{detailKeys.NextTab, detailKeys.Refresh, keys.Back}
 	}
