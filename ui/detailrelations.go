@@ -28,7 +28,7 @@ const (
 var relationColumns = []struct {
 	title    string
 	min, max int
-}{{"RELATION", 10, 20}, {"NAME", 16, 60}, {"KIND", 6, 18}, {"DETAIL", 8, 60}}
+}{{"RELATION", 20, 20}, {"NAME", 16, 60}, {"KIND", 10, 16}, {"DETAIL", 8, 60}}
 
 // extrasMsg carries a record's relations and Qualys asset.
 type extrasMsg struct {
@@ -91,8 +91,12 @@ func (d *detailScreen) setExtras(msg extrasMsg) tea.Cmd {
 				if it.Removed {
 					mark = "-"
 				}
+				kind := it.Kind
+				if kind == "appRoleAssignment" {
+					kind = "assignment"
+				}
 				rows = append(rows, vlist.Row{ID: fmt.Sprint(len(d.related)), Mark: mark,
-					Cells: []string{relations.Titles[g.Rel], name, it.Kind, it.Detail}})
+					Cells: []string{relations.Titles[g.Rel], name, kind, it.Detail}})
 				d.related = append(d.related, relatedRow{typ: it.OpenType, id: it.OpenID, name: name, kind: it.Kind})
 			}
 		}

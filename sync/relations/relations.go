@@ -138,6 +138,7 @@ func fill(ctx context.Context, st *store.Store, conn string, items []Related, ra
 // assignment is what a screen shows of an app role assignment.
 type assignment struct {
 	AppRoleID            string `json:"appRoleId"`
+	ResourceID           string `json:"resourceId"`
 	PrincipalDisplayName string `json:"principalDisplayName"`
 	PrincipalType        string `json:"principalType"`
 	ResourceDisplayName  string `json:"resourceDisplayName"`
@@ -160,23 +161,35 @@ func fillAssignments(ctx context.Context, st *store.Store, conn string, items []
 	if err != nil {
 		return fmt.Errorf("relations: %w", err)
 	}
-	for _, r := range recs {
+	asgs := make([]assignment, len(recs))
+	var resources []string
+	for i, r := range recs {
+		_ = json.Unmarshal(r.Raw, &asgs[i])
+		resources = append(resources, asgs[i].ResourceID)
+	}
+	roleNames, err := appRoleNames(ctx, st, conn, resources)
+	if err != nil {
+		return err
+	}
+	for i, r := range recs {
 		it := &items[pos[r.ID]]
 		it.Raw = withODataType(r.Raw, ODataType("appRoleAssignment"))
 		it.Removed = !r.Removed.IsZero()
-		var a assignment
-		_ = json.Unmarshal(r.Raw, &a)
+		a := asgs[i]
 		role := a.AppRoleID
-		if role == "00000000-0000-0000-0000-000000000000" {
+		switch {
+		case role == "00000000-0000-0000-0000-000000000000":
 			role = "default access"
+		case roleNames[role] != "":
+			role = roleNames[role]
 		}
 		if rel == AppRoleAssignments {
 			it.Name, it.OpenType = a.ResourceDisplayName, TypeServicePrincipals
-			it.Detail = "app role " + role
+			it.Detail = role
 		} else {
 			it.Name = a.PrincipalDisplayName
 			it.OpenType = TypeOfKind(lowerFirst(a.PrincipalType))
-			it.Detail = a.PrincipalType + ", app role " + role
+			it.Detail = a.PrincipalType + ": " + role
 		}
 	}
 	for i := range items {
@@ -185,6 +198,39 @@ func fillAssignments(ctx context.Context, st *store.Store, conn string, items []
 		}
 	}
 	return nil
+}
+
+// appRoleNames maps the app role ids of the given resource service
+// principals (those stored) to their value or display name.
+func appRoleNames(ctx context.Context, st *store.Store, conn string, resources []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(resources) == 0 {
+		return out, nil
+	}
+	recs, err := st.RecordsByID(ctx, conn, TypeServicePrincipals, resources)
+	if err != nil {
+		return nil, fmt.Errorf("relations: %w", err)
+	}
+	for _, r := range recs {
+		var sp struct {
+			AppRoles []struct {
+				ID          string `json:"id"`
+				Value       string `json:"value"`
+				DisplayName string `json:"displayName"`
+			} `json:"appRoles"`
+		}
+		if json.Unmarshal(r.Raw, &sp) != nil {
+			continue
+		}
+		for _, ar := range sp.AppRoles {
+			name := ar.Value
+			if name == "" {
+				name = ar.DisplayName
+			}
+			out[ar.ID] = name
+		}
+	}
+	return out, nil
 }
 
 func lowerFirst(s string) string {

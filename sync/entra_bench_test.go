@@ -1,0 +1,82 @@
+package sync_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"qtc/api/graph"
+	graphsim "qtc/api/sim/graph"
+	"qtc/store"
+	"qtc/store/vault"
+	qsync "qtc/sync"
+)
+
+// BenchmarkEntraSeedSync is the issue's figure: a full identity sync with
+// security posture (every relation) of the seed-scale tenant (111,207
+// users; 800 groups, and a variant with 10,000) at 20 ms latency under
+// Graph's 8,000 RU / 10 s budget, then a delta of about 1% churn. It reports
+// wall time, requests, resource units and 429s next to the lower bound for
+// the same data: max(requests × latency ÷ concurrency, (RU of the cheapest
+// plan − 8,000) ÷ 800 RU/s). Run it with `make bench` (a few minutes).
+func BenchmarkEntraSeedSync(b *testing.B) {
+	const latency = 20 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		groups int
+	}{{"groups=800", 0}, {"groups=10000", 10000}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				s := graphsim.New(graphsim.Options{Scale: graphsim.ScaleSeed, Groups: tc.groups, Latency: latency})
+				srv := httptest.NewServer(s.Handler())
+				dir := b.TempDir()
+				st, err := store.Open(filepath.Join(dir, "qtc.db"), store.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				v, err := vault.Open(filepath.Join(dir, "key"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				eng := &qsync.Engine{Store: st, Vault: v}
+				d := graphsim.Defaults(graphsim.Options{})
+				ctx := context.Background()
+				if _, err := eng.SaveEntra(ctx, qsync.EntraConnector{Kind: qsync.KindEntra, Name: "b", TenantID: d.TenantID, ClientID: d.ClientID,
+					ClientSecret: d.ClientSecret, LoginURL: srv.URL + graphsim.LoginPath, GraphURL: srv.URL + graphsim.GraphPath, Scope: "posture"}); err != nil {
+					b.Fatal(err)
+				}
+				plan := graphsim.CheapestPlan(s.Truth())
+				start := time.Now()
+				run, err := eng.Sync(ctx, "b", qsync.Options{})
+				wall := time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				stats := s.Stats()
+				bound := max(time.Duration(run.Requests)*latency/graph.DefaultConcurrency,
+					time.Duration(float64(max(plan.RU-8000, 0))/800*float64(time.Second)))
+				b.Logf("full: %.1fs wall, %d requests (%d inner in %d batches), %d RU, %d throttled; cheapest plan %d calls %d RU; bound %.1fs (%.2f×)",
+					wall.Seconds(), run.Requests, stats.InnerRequests, stats.Batches, stats.TotalRU, stats.Throttled429, plan.Calls, plan.RU, bound.Seconds(), wall.Seconds()/bound.Seconds())
+				b.ReportMetric(wall.Seconds(), "full-s")
+				b.ReportMetric(float64(stats.TotalRU), "full-RU")
+				b.ReportMetric(wall.Seconds()/bound.Seconds(), "full-x-bound")
+
+				before := s.Stats()
+				s.Mutate(graphsim.Mutation{AddUsers: 500, UpdateUsers: 500, SoftDeleteUsers: 100, AddGroups: 5, UpdateGroups: 10, AddMembers: 500, RemoveMembers: 500})
+				start = time.Now()
+				run, err = eng.Sync(ctx, "b", qsync.Options{})
+				wall = time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				after := s.Stats()
+				b.Logf("delta (1%% churn): %.2fs wall, %d requests, %d RU, %d throttled", wall.Seconds(), run.Requests, after.TotalRU-before.TotalRU, after.Throttled429-before.Throttled429)
+				b.ReportMetric(wall.Seconds(), "delta-s")
+				st.Close()
+				srv.Close()
+			}
+		})
+	}
+}
