@@ -133,6 +133,16 @@ type WriteStats struct {
 	SoftDeleted int // records newly marked removed (PageWrite.SoftDelete)
 }
 
+// PageChanges lists the ids of the records one page write changed (see
+// WritePageChanges); unchanged records are not listed.
+type PageChanges struct {
+	Added   []string // new records
+	Changed []string // records with new contents, and records restored
+	// Deleted are the ids of PageWrite.Delete that existed; SoftDeleted
+	// those of PageWrite.SoftDelete that were newly marked removed.
+	Deleted, SoftDeleted []string
+}
+
 // Counts are per-type totals of one run.
 type Counts struct {
 	Added     int `json:"added"`

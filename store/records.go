@@ -223,6 +223,24 @@ func prepare(r Record, typ string, layout Layout, gen uint64) (preparedRecord, e
 // Changed (its old index entries are replaced); a record that was marked
 // removed is present again and also counted as Restored.
 func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) {
+	return s.writePage(ctx, w, nil)
+}
+
+// WritePageChanges is WritePage that also reports the ids of the records
+// the page added, changed (restored ones included), deleted and newly
+// marked removed. Unchanged records and unknown ids of w.Delete and
+// w.SoftDelete are not reported.
+func (s *Store) WritePageChanges(ctx context.Context, w PageWrite) (WriteStats, PageChanges, error) {
+	var pc PageChanges
+	st, err := s.writePage(ctx, w, &pc)
+	if err != nil {
+		return st, PageChanges{}, err
+	}
+	return st, pc, nil
+}
+
+// writePage is WritePage; ids, if not nil, receives the changed ids.
+func (s *Store) writePage(ctx context.Context, w PageWrite, ids *PageChanges) (WriteStats, error) {
 	var st WriteStats
 	what := fmt.Sprintf("write page %s/%s", w.Connector, w.Type)
 	if w.Connector == "" || w.Type == "" {
@@ -265,6 +283,9 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		st = WriteStats{}
+		if ids != nil {
+			*ids = PageChanges{}
+		}
 		if len(prep) > 0 || len(w.Delete) > 0 || len(w.SoftDelete) > 0 {
 			t, err := openTypeRW(tx, w.Connector, w.Type, w.Layout)
 			if err != nil {
@@ -281,6 +302,7 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 					return fmt.Errorf("record %q: %w", prep[i].id, err)
 				}
 				st.count(res, restored)
+				ids.note(res, w.Records[i].ID)
 			}
 			for _, id := range w.Delete {
 				ok, err := t.remove([]byte(id))
@@ -289,6 +311,9 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 				}
 				if ok {
 					st.Deleted++
+					if ids != nil {
+						ids.Deleted = append(ids.Deleted, id)
+					}
 				}
 			}
 			for _, id := range w.SoftDelete {
@@ -304,6 +329,9 @@ func (s *Store) WritePage(ctx context.Context, w PageWrite) (WriteStats, error) 
 				}
 				t.removed++
 				st.SoftDeleted++
+				if ids != nil {
+					ids.SoftDeleted = append(ids.SoftDeleted, id)
+				}
 			}
 			t.maxGen = max(t.maxGen, w.Generation)
 			if err := t.save(tx); err != nil {
@@ -352,6 +380,19 @@ func (st *WriteStats) count(res putResult, restored bool) {
 	}
 	if restored {
 		st.Restored++
+	}
+}
+
+// note adds one put to the ids (a nil receiver notes nothing).
+func (pc *PageChanges) note(res putResult, id string) {
+	if pc == nil {
+		return
+	}
+	switch res {
+	case putAdded:
+		pc.Added = append(pc.Added, id)
+	case putChanged:
+		pc.Changed = append(pc.Changed, id)
 	}
 }
 
@@ -564,6 +605,15 @@ func (s *Store) DeleteRecords(ctx context.Context, connector, typ string, ids []
 // walkChunks returns the sum of apply's counts, also when interrupted.
 func (s *Store) walkChunks(ctx context.Context, what, connector, typ, stream string, state []byte,
 	pick func(gen uint64, mark int64) bool, apply func(tx *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error)) (int, error) {
+	return s.walkChunksFunc(ctx, what, connector, typ, stream, state, pick, apply, nil)
+}
+
+// walkChunksFunc is walkChunks that calls committed (if not nil) after each
+// transaction in which apply changed records has committed, so apply may
+// collect what it changed and committed hand it on.
+func (s *Store) walkChunksFunc(ctx context.Context, what, connector, typ, stream string, state []byte,
+	pick func(gen uint64, mark int64) bool, apply func(tx *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error),
+	committed func()) (int, error) {
 	total := 0
 	var after []byte // last row key examined by the previous chunk
 	for done := false; !done; {
@@ -625,6 +675,9 @@ func (s *Store) walkChunks(ctx context.Context, what, connector, typ, stream str
 		})
 		if err != nil {
 			return total, fmt.Errorf("%s: %w", what, err)
+		}
+		if n > 0 && committed != nil {
+			committed()
 		}
 		total += n
 		if next != nil {
@@ -699,6 +752,15 @@ func (s *Store) Sweep(ctx context.Context, connector, typ, stream string, genera
 // final as the state of stream (unless stream is empty); an interrupted run
 // is finished by running it again.
 func (s *Store) MarkRemoved(ctx context.Context, connector, typ, stream string, generation uint64, at time.Time, final StreamState) (marked int, err error) {
+	return s.MarkRemovedFunc(ctx, connector, typ, stream, generation, at, final, nil)
+}
+
+// MarkRemovedFunc is MarkRemoved that also reports which records it marked:
+// after each transaction commits, fn (if not nil) is called with the ids
+// that transaction marked. An interrupted run has reported exactly the
+// marks that were committed.
+func (s *Store) MarkRemovedFunc(ctx context.Context, connector, typ, stream string, generation uint64, at time.Time, final StreamState,
+	fn func(ids []string)) (marked int, err error) {
 	what := fmt.Sprintf("mark removed %s/%s", connector, typ)
 	mark, err := removedMark(at)
 	if err != nil {
@@ -708,9 +770,20 @@ func (s *Store) MarkRemoved(ctx context.Context, connector, typ, stream string, 
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
-	return s.walkChunks(ctx, what, connector, typ, stream, state,
+	var pending []string // marked by the transaction in progress
+	var committed func()
+	if fn != nil {
+		committed = func() {
+			if len(pending) > 0 {
+				fn(pending)
+			}
+			pending = nil
+		}
+	}
+	return s.walkChunksFunc(ctx, what, connector, typ, stream, state,
 		func(gen uint64, m int64) bool { return gen < generation && m == 0 },
 		func(tx *bolt.Tx, t *typeBuckets, ids [][]byte) (int, error) {
+			pending = nil
 			n := 0
 			for _, id := range ids {
 				v := t.row.Get(id)
@@ -721,11 +794,14 @@ func (s *Store) MarkRemoved(ctx context.Context, connector, typ, stream string, 
 					return n, err
 				}
 				n++
+				if fn != nil {
+					pending = append(pending, string(id))
+				}
 			}
 			t.removed += n
 			// Gone from the source: so are its relations.
 			return n, dropLinksOf(tx, connector, ids)
-		})
+		}, committed)
 }
 
 // Purge deletes the records of typ marked removed before removedBefore,

@@ -77,6 +77,9 @@ type Store struct {
 //	            mtx -> uint64 BE id of the last transaction that wrote the type;
 //	            mig2 -> last row key converted, only while the 1 -> 2
 //	            migration has not finished the type
+//	  l:        relation links (see links.go)
+//	  x:changes per run: uint64 BE run id -> bucket of type -> JSON
+//	            ChangeSet (see changes.go)
 //
 // Schema version 1 had no removed mark in rows and no removed/maxgen keys.
 var (

@@ -110,11 +110,17 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 		err = fmt.Errorf("sync %s: %w", name, err)
 		run.State = StateErrored
 	}
+	var changes map[string]store.ChangeSet // nil: no stream ran
 	if err == nil {
 		var failed []string
 		var firstErr error
+		changes = map[string]store.ChangeSet{}
 		for _, s := range plan.streams {
-			counts, mode, serr := e.pull(ctx, conn.Name, s, opt)
+			var cc changeCollector
+			counts, mode, serr := e.pull(ctx, conn.Name, s, opt, &cc)
+			if cc.started {
+				changes[s.typ.Name] = cc.set()
+			}
 			run.Counts[s.typ.Name] = counts
 			if mode == ModeDelta && run.Kind == ModeFull {
 				run.Kind = ModeDelta
@@ -148,12 +154,39 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 	if err != nil {
 		run.Error = err.Error()
 	}
+	// Keep what the run changed, also when it was cancelled or a stream
+	// failed: the pages it committed are in the store.
+	if changes != nil {
+		if cerr := e.keepChanges(context.WithoutCancel(ctx), conn, run.ID, changes); cerr != nil {
+			e.logger().Warn("change sets not kept", "connector", name, "run", run.ID, "err", cerr)
+			if err == nil {
+				err = fmt.Errorf("sync %s: %w", name, cerr)
+				run.Error = err.Error()
+			}
+		}
+	}
 	run.End = time.Now().UTC()
 	// Record the outcome even when ctx was cancelled: the run log must say so.
 	if ferr := e.Store.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
 		err = fmt.Errorf("sync %s: record run: %w", name, ferr)
 	}
 	return run, err
+}
+
+// keepChanges stores the change sets of a run, then prunes those of older
+// runs: only the last run's are kept unless the connector retains delta.
+func (e *Engine) keepChanges(ctx context.Context, conn store.Connector, runID uint64, changes map[string]store.ChangeSet) error {
+	if err := e.Store.PutChanges(ctx, conn.Name, runID, changes); err != nil {
+		return fmt.Errorf("record changes: %w", err)
+	}
+	keep := 1
+	if RetainsDelta(conn) {
+		keep = RetainedChangeSets
+	}
+	if _, err := e.Store.PruneChanges(ctx, conn.Name, keep); err != nil {
+		return fmt.Errorf("prune changes: %w", err)
+	}
+	return nil
 }
 
 // Running reports whether the connector is syncing now.

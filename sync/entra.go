@@ -43,6 +43,12 @@ type EntraConnector struct {
 	Token              string // v1 (default) or v2
 	Scope              string // identities (default) or posture; identity connector only
 	Baseline           string // weekly (default), fortnightly, triweekly, monthly
+	// RetainDelta keeps the change sets of the last RetainedChangeSets
+	// runs (default: the last run's only).
+	RetainDelta bool
+	// Manual: never synced automatically, only when named (seed 003's
+	// "Require Manual Sync").
+	Manual bool
 }
 
 var (
@@ -125,6 +131,11 @@ func (e *Engine) SaveEntra(ctx context.Context, c EntraConnector) (store.Connect
 		SettingTokenVersion: c.Token, SettingScope: c.Scope, SettingBaseline: c.Baseline} {
 		if v != "" {
 			conn.Settings[k] = v
+		}
+	}
+	for k, on := range map[string]bool{SettingRetainDelta: c.RetainDelta, SettingManual: c.Manual} {
+		if on {
+			conn.Settings[k] = "true"
 		}
 	}
 	conn.Sealed = map[string]string{SealedClientSecret: sealed}

@@ -106,8 +106,9 @@ type fetched struct {
 }
 
 // pull runs one stream to completion: its pages, then (for a full pull)
-// marking what it did not see as removed.
-func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (store.Counts, string, error) {
+// marking what it did not see as removed. The ids it adds, changes and
+// removes are noted in cc, for the run's change set.
+func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, cc *changeCollector) (store.Counts, string, error) {
 	var counts store.Counts
 	typ := s.typ
 	name := typ.Name
@@ -121,9 +122,17 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 	if err != nil {
 		return counts, "", err
 	}
+	if !cc.started {
+		// The type's first full pull, fresh or resumed, adds everything.
+		n, err := e.Store.Count(ctx, conn, name)
+		if err != nil {
+			return counts, "", err
+		}
+		cc.start(st.LastFull.IsZero() && (n == 0 || st.Phase != store.PhaseIdle))
+	}
 	now := time.Now().UTC()
 	if (st.Phase == store.PhaseSweeping || st.Phase == store.PhaseMarking) && !opt.Full {
-		return e.finish(ctx, conn, s, st, counts, emit)
+		return e.finish(ctx, conn, s, st, counts, emit, cc)
 	}
 	mode, window, from, gen := choose(s, st, opt.Full, now)
 	if from.page > 0 || from.marker != "" {
@@ -176,7 +185,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 				cancel()
 				full := opt
 				full.Full = true
-				c, _, err := e.pull(ctx, conn, s, full)
+				c, _, err := e.pull(ctx, conn, s, full, cc)
 				c.Fallbacks++
 				return c, ModeFull, err
 			}
@@ -208,7 +217,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 		} else if mode == ModeDelta {
 			next.DeltaLink = st.DeltaLink // kept until the round's new link arrives
 		}
-		ws, err := e.Store.WritePage(ctx, store.PageWrite{
+		ws, pc, err := e.Store.WritePageChanges(ctx, store.PageWrite{
 			Connector: conn, Type: name, Layout: layout, Stream: name,
 			Generation: gen, Records: recs, State: next,
 			Delete: f.page.deletes, SoftDelete: f.page.softDeletes, RemovedAt: time.Now().UTC(),
@@ -217,6 +226,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 		if err != nil {
 			return counts, mode, fmt.Errorf("%s page %d: store: %w", name, f.at.page, err)
 		}
+		cc.page(pc)
 		counts.Pages++
 		counts.Added += ws.Added
 		counts.Changed += ws.Changed
@@ -226,7 +236,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 		done := counts.Added + counts.Changed + counts.Unchanged
 		emit(Event{Phase: "paging", Page: counts.Pages, Records: done, Total: total, Rate: float64(done) / time.Since(start).Seconds(), Counts: counts})
 		if f.page.last {
-			return e.finish(ctx, conn, s, next, counts, emit)
+			return e.finish(ctx, conn, s, next, counts, emit, cc)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -237,7 +247,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options) (
 
 // finish completes a pull whose pages are all written: a full pull removes
 // what it did not see; a delta pull removes nothing.
-func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.StreamState, counts store.Counts, emit func(Event)) (store.Counts, string, error) {
+func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.StreamState, counts store.Counts, emit func(Event), cc *changeCollector) (store.Counts, string, error) {
 	mode := orFull(st.Mode)
 	records := counts.Added + counts.Changed + counts.Unchanged
 	now := time.Now().UTC()
@@ -254,7 +264,7 @@ func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.Str
 	// What the full pull did not see is gone from the source: mark it
 	// removed (still browsable), then purge what has been removed for
 	// longer than the retention.
-	marked, err := e.Store.MarkRemoved(ctx, conn, s.typ.Name, s.typ.Name, st.Generation, now, final)
+	marked, err := e.Store.MarkRemovedFunc(ctx, conn, s.typ.Name, s.typ.Name, st.Generation, now, final, cc.removed)
 	counts.Removed += marked
 	if err != nil {
 		return counts, mode, fmt.Errorf("%s: mark removed: %w", s.typ.Name, err)

@@ -258,6 +258,12 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, status("no connector selected: open :connectors")
 		}
 		return a, a.startSync(a.connector)
+	case openChangesMsg:
+		if a.connector == "" {
+			return a, status("no connector selected: open :connectors")
+		}
+		s := newChangesScreen(a.env, a.connector)
+		return a, tea.Batch(a.replace(s), a.sizeCmd(s))
 	case helpMsg:
 		a.mode = modeHelp
 		return a, nil

@@ -21,7 +21,7 @@ type cmdline struct {
 }
 
 // commandNames are the commands besides the record type names.
-var commandNames = []string{"connectors", "sync", "help", "quit"}
+var commandNames = []string{"connectors", "changes", "sync", "help", "quit"}
 
 func newCmdline(e *env) cmdline {
 	in := newTextInput(":", 100)
@@ -139,6 +139,8 @@ func (c *cmdline) execute(v string) tea.Cmd {
 		return func() tea.Msg { return replaceMsg{newConnectorsScreen(e)} }
 	case "sync":
 		return func() tea.Msg { return syncCurrentMsg{} }
+	case "changes":
+		return func() tea.Msg { return openChangesMsg{} }
 	}
 	t, _ := catalog.Lookup(name)
 	return func() tea.Msg { return openTypeMsg{typ: t} }
@@ -147,6 +149,8 @@ func (c *cmdline) execute(v string) tea.Cmd {
 type (
 	helpMsg        struct{}
 	syncCurrentMsg struct{}
+	// openChangesMsg opens the current connector's changes screen.
+	openChangesMsg struct{}
 	openTypeMsg    struct{ typ catalog.Type }
 )
 

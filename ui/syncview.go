@@ -108,8 +108,9 @@ type syncScreen struct {
 	bar  progress.Model
 }
 
-var syncKeys = struct{ Cancel key.Binding }{
-	Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel sync")),
+var syncKeys = struct{ Cancel, Changes key.Binding }{
+	Cancel:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel sync")),
+	Changes: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "what changed")),
 }
 
 func newSyncScreen(e *env, conn string) *syncScreen {
@@ -128,6 +129,10 @@ func (s *syncScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			if p := s.env.syncs[s.conn]; p != nil && !p.done {
 				p.cancel()
 				return s, status("cancelling sync of " + s.conn + " (it resumes from the last page next time)")
+			}
+		case key.Matches(msg, syncKeys.Changes):
+			if p := s.env.syncs[s.conn]; p != nil && p.done {
+				return s, push(newChangesScreen(s.env, s.conn))
 			}
 		}
 	}
@@ -177,7 +182,7 @@ func (s *syncScreen) View(width, height int) string {
 		if p.err != nil {
 			b.WriteString(st.Error.Render("error: "+p.err.Error()) + "\n")
 		}
-		b.WriteString(st.Dim.Render("esc: back to the records"))
+		b.WriteString(st.Dim.Render("esc: back to the records · c: what changed"))
 	} else {
 		b.WriteString(st.Dim.Render(fmt.Sprintf("running %s · x cancels · esc browses while it runs", time.Since(p.started).Round(time.Second))))
 	}
@@ -193,6 +198,9 @@ func errText(err error) string {
 
 func (s *syncScreen) Crumb() string { return "sync" }
 func (s *syncScreen) Keys() []key.Binding {
+	if p := s.env.syncs[s.conn]; p != nil && p.done {
+		return []key.Binding{syncKeys.Changes, keys.Back}
+	}
 	return []key.Binding{syncKeys.Cancel, keys.Back}
 }
 func (s *syncScreen) Capturing() bool { return false }

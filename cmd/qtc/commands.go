@@ -77,6 +77,8 @@ type simFlags struct {
 	exceptions    int
 	scale         string
 	graphAddr     string
+	graphGroups   int
+	graphBudget   int
 }
 
 func (o *simFlags) register(fs *flag.FlagSet) {
@@ -92,6 +94,8 @@ func (o *simFlags) registerFaults(fs *flag.FlagSet) {
 	fs.IntVar(&o.policies, "policies", 0, "number of policies to serve (0: default)")
 	fs.IntVar(&o.exceptions, "exceptions", 0, "number of exceptions to serve (0: default)")
 	fs.StringVar(&o.scale, "scale", "", "data `size`: small (default) or seed (the seed's totals, e.g. 111,207 Entra ID users)")
+	fs.IntVar(&o.graphGroups, "graph-groups", 0, "number of Entra ID groups (0: the scale's default, 40 small, 800 seed)")
+	fs.IntVar(&o.graphBudget, "graph-budget", 0, "Graph resource units per 10 s (0: Microsoft's limit for the tenant size, 8,000 above 500 users; -1: unthrottled)")
 }
 
 func (o *simFlags) options(c *cli) sim.Options {
@@ -108,7 +112,7 @@ func (o *simFlags) graphOptions() graphsim.Options {
 	if o.scale == sim.ScaleSeed {
 		scale = graphsim.ScaleSeed
 	}
-	return graphsim.Options{Scale: scale, Latency: o.latency}
+	return graphsim.Options{Scale: scale, Latency: o.latency, Groups: o.graphGroups, Budget: o.graphBudget}
 }
 
 func (o *simFlags) validate() error {
@@ -123,6 +127,10 @@ func (o *simFlags) validate() error {
 		return &usageError{err: fmt.Errorf("--policies and --exceptions must be 0 or more")}
 	case o.scale != "" && o.scale != sim.ScaleSmall && o.scale != sim.ScaleSeed:
 		return &usageError{err: fmt.Errorf("--scale %q is not small or seed", o.scale)}
+	case o.graphGroups < 0:
+		return &usageError{err: fmt.Errorf("--graph-groups %d must be 0 or more", o.graphGroups)}
+	case o.graphBudget < -1:
+		return &usageError{err: fmt.Errorf("--graph-budget %d must be -1 (unthrottled), 0 (Microsoft's limit) or more", o.graphBudget)}
 	}
 	return nil
 }
@@ -335,22 +343,71 @@ func syncCommand() *command {
 	var full bool
 	return &command{
 		name:    "sync",
-		args:    "NAME",
-		summary: "Pull every page of the connector's data into the store (resumes an interrupted pull unless --full).",
+		args:    "[NAME]",
+		summary: "Pull every page of the connector's data into the store (resumes an interrupted pull unless --full). Without NAME, every connector except those that require manual sync.",
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&full, "full", false, "start over: ignore an interrupted pull's resume point")
 		},
 		run: func(c *cli, pos []string) error {
-			if err := needArgs(pos, 1, "connector NAME"); err != nil {
-				return err
+			if len(pos) > 1 {
+				return needArgs(pos, 1, "connector NAME")
 			}
 			eng, err := c.engine()
 			if err != nil {
 				return err
 			}
 			defer eng.Store.Close()
-			return c.syncWithProgress(eng, pos[0], qsync.Options{Full: full})
+			if len(pos) == 1 {
+				// Named: synced even if it requires manual sync.
+				return c.syncWithProgress(eng, pos[0], qsync.Options{Full: full})
+			}
+			return c.syncAll(eng, qsync.Options{Full: full})
 		},
+	}
+}
+
+// syncAll syncs every connector that does not require manual sync, one
+// after the other, saying which it skipped. A failed connector does not stop
+// the others: with several, each failure is printed as it happens and the
+// run ends Partially Processed (exit 3) if some connectors synced.
+func (c *cli) syncAll(eng *qsync.Engine, opt qsync.Options) error {
+	conns, err := eng.Store.Connectors(c.ctx)
+	if err != nil {
+		return err
+	}
+	if len(conns) == 0 {
+		return errors.New("no connectors to sync: add one with `qtc connector add qualys|entra|entra-devices NAME …`, or run `qtc demo`")
+	}
+	run, skipped := qsync.AutoSync(conns)
+	for _, conn := range skipped {
+		fmt.Fprintln(c.stderr, qsync.SkippedManual(conn.Name))
+	}
+	if len(run) == 0 {
+		fmt.Fprintln(c.stderr, "nothing synced: every connector requires manual sync")
+		return nil
+	}
+	var failed []string
+	var last error
+	for _, conn := range run {
+		if err := c.syncWithProgress(eng, conn.Name, opt); err != nil {
+			failed, last = append(failed, conn.Name), err
+			if len(run) > 1 {
+				fmt.Fprintf(c.stderr, "qtc: %v\n", err)
+			}
+		}
+		if c.ctx.Err() != nil {
+			break
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		return nil
+	case len(run) == 1 || c.ctx.Err() != nil:
+		return last
+	case len(failed) < len(run):
+		return &partialError{err: fmt.Errorf("%d of %d connectors failed (%s); the others synced", len(failed), len(run), strings.Join(failed, ", "))}
+	default:
+		return fmt.Errorf("every connector failed to sync (%s)", strings.Join(failed, ", "))
 	}
 }
 

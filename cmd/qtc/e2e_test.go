@@ -203,7 +203,8 @@ func TestBadInput(t *testing.T) {
 		wantErr  string
 	}{
 		{"unknown command", nil, []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
-		{"sync without name", nil, []string{"sync"}, exitUsage, "missing connector NAME"},
+		{"sync without name or connectors", nil, []string{"sync"}, exitFailure, "no connectors to sync"},
+		{"sync two names", nil, []string{"sync", "a", "b"}, exitUsage, `unexpected argument "b"`},
 		{"sync unknown connector", nil, []string{"sync", "nope"}, exitFailure, "nope"},
 		{"export without connector", nil, []string{"export", "--type", "policies"}, exitUsage, "--connector is required"},
 		{"export bad format", nil, []string{"export", "--connector", "x", "--type", "policies", "--format", "xml"}, exitUsage, `--format "xml"`},

@@ -26,6 +26,8 @@ func entraAddCommand(kind string) *command {
 			fs.StringVar(&c.GraphURL, "graph-url", "", "custom Microsoft Graph `URL` (with --login-url)")
 			fs.StringVar(&c.Token, "token", "", "token endpoint `version`: v1 (…/oauth2/token, default) or v2 (…/oauth2/v2.0/token)")
 			fs.StringVar(&c.Baseline, "baseline", "", "full-pull `cadence`: weekly (default), fortnightly, triweekly, monthly")
+			fs.BoolVar(&c.RetainDelta, "retain-delta", false, fmt.Sprintf("keep what the last %d runs added, changed and removed for :changes (default: the last run only)", qsync.RetainedChangeSets))
+			fs.BoolVar(&c.Manual, "manual", false, "require manual sync: qtc sync without a NAME skips this connector; qtc sync NAME syncs it")
 			if kind == qsync.KindEntra {
 				fs.StringVar(&c.Scope, "scope", "", "asset `types`: identities (default: users, groups, roles) or posture (also applications, service principals, tenant)")
 			}
