@@ -45,7 +45,9 @@ type Event struct {
 type Options struct {
 	// Full discards any interrupted pull's resume point and starts over.
 	Full bool
-	// Progress, if set, receives events; it must not block for long.
+	// Progress, if set, receives events; it must not block for long, and
+	// it is called from several goroutines at once when streams are
+	// pulled concurrently (Entra ID connectors).
 	Progress func(Event)
 	// Types limits the run to these type names; empty means all of the kind.
 	Types []string
@@ -115,26 +117,26 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 		var failed []string
 		var firstErr error
 		changes = map[string]store.ChangeSet{}
-		for _, s := range plan.streams {
-			var cc changeCollector
-			counts, mode, serr := e.pull(ctx, conn.Name, s, opt, &cc)
-			if cc.started {
-				changes[s.typ.Name] = cc.set()
+		results := e.pullAll(ctx, conn.Name, plan, opt)
+		for i, s := range plan.streams {
+			r := results[i]
+			if !r.ran {
+				continue
 			}
-			run.Counts[s.typ.Name] = counts
-			if mode == ModeDelta && run.Kind == ModeFull {
+			if r.cc.started {
+				changes[s.typ.Name] = r.cc.set()
+			}
+			run.Counts[s.typ.Name] = r.counts
+			if r.mode == ModeDelta && run.Kind == ModeFull {
 				run.Kind = ModeDelta
 			}
-			if serr != nil {
+			if serr := r.err; serr != nil {
 				serr = plan.explain(serr)
 				failed = append(failed, s.typ.Name)
 				if firstErr == nil {
 					firstErr = serr
 				}
 				e.logger().Warn("stream failed", "connector", name, "stream", s.typ.Name, "err", serr)
-				if ctx.Err() != nil {
-					break
-				}
 			}
 		}
 		switch {
@@ -219,10 +221,57 @@ func (e *Engine) end(name string) {
 // that proves the credentials once (so a bad password is one error, not one
 // per stream), a request counter, and the kind's advice for errors.
 type plan struct {
-	streams  []stream
+	streams []stream
+	// concurrent: the streams are independent and pulled at the same
+	// time (their requests overlap; the store serialises the writes),
+	// except those marked last, which run after the others.
+	concurrent bool
 	prepare  func(ctx context.Context) error
 	requests func() int64
 	explain  func(error) error
+}
+
+// pullResult is the outcome of one stream's pull.
+type pullResult struct {
+	ran    bool
+	counts store.Counts
+	mode   string
+	err    error
+	cc     changeCollector
+}
+
+// pullAll pulls the plan's streams, one after the other or (a concurrent
+// plan) together, and returns their results in plan order. Once ctx ends
+// no further stream starts.
+func (e *Engine) pullAll(ctx context.Context, conn string, p plan, opt Options) []pullResult {
+	out := make([]pullResult, len(p.streams))
+	one := func(i int) {
+		r := &out[i]
+		r.ran = true
+		r.counts, r.mode, r.err = e.pull(ctx, conn, p.streams[i], opt, &r.cc)
+	}
+	if !p.concurrent {
+		for i := range p.streams {
+			if ctx.Err() != nil {
+				break
+			}
+			one(i)
+		}
+		return out
+	}
+	var wg gosync.WaitGroup
+	for i, s := range p.streams {
+		if !s.last {
+			wg.Go(func() { one(i) })
+		}
+	}
+	wg.Wait()
+	for i, s := range p.streams {
+		if s.last && ctx.Err() == nil {
+			one(i)
+		}
+	}
+	return out
 }
 
 // plan builds the run plan of a connector.

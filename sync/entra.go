@@ -247,13 +247,13 @@ func (e *Engine) entraPlan(conn store.Connector, opt Options) (plan, error) {
 			}
 		}
 		out = append(out, stream{
-			typ: t, fetch: fetch, incremental: sp.delta, deltaLinks: sp.delta, baseline: baseline,
+			typ: t, fetch: fetch, last: sp.first == "", incremental: sp.delta, deltaLinks: sp.delta, baseline: baseline,
 			expired:     func(err error) bool { return errors.Is(err, graph.ErrDeltaExpired) || errors.Is(err, errStaleLink) },
 			staleResume: func(err error) bool { return errors.Is(err, errStaleLink) || errors.Is(err, graph.ErrDeltaExpired) },
 		})
 	}
 	return plan{
-		streams: out,
+		streams: out, concurrent: true,
 		prepare: func(ctx context.Context) error { _, err := c.Token(ctx); return err },
 		requests: func() int64 {
 			return int64(c.Stats().Requests)

@@ -63,6 +63,9 @@ type stream struct {
 	baseline time.Duration
 	// retention is how long removed records stay browsable.
 	retention time.Duration
+	// last: in a concurrent plan, the stream runs after the others (it is
+	// derived from what they store).
+	last bool
 }
 
 // deltaOverlap is subtracted from the last success to form the next delta
