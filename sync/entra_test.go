@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -229,4 +230,26 @@ func TestEntraLinksFromAnotherEndpointAreNotFollowed(t *testing.T) {
 		t.Errorf("counts %+v, want a fallback to a full pull", run.Counts["devices"])
 	}
 	f.assertSame("devices", other.Truth().Devices)
+}
+
+func TestEntraTokenExpiringMidSyncIsRenewed(t *testing.T) {
+	f := newEntraFixture(t, qsync.KindEntra, graphsim.Options{Users: 300, Groups: 10}, "posture")
+	var once sync.Once
+	run, err := f.eng.Sync(context.Background(), "e", qsync.Options{Progress: func(ev qsync.Event) {
+		if ev.Phase == "paging" {
+			// The simulator's clock jumps past the token's expiry: its
+			// next requests answer 401 InvalidAuthenticationToken.
+			once.Do(func() { f.now.Add(2 * 3600) })
+		}
+	}})
+	if err != nil {
+		t.Fatalf("sync with an expired token: %v (%+v)", err, run)
+	}
+	if st := f.sim.Stats(); st.Tokens < 2 || st.Status[401] == 0 {
+		t.Errorf("%d tokens issued after %d 401s, want a renewal after a 401", st.Tokens, st.Status[401])
+	}
+	truth := f.sim.Truth()
+	f.assertSame("users", truth.Users)
+	f.assertSame("groups", truth.Groups)
+	f.assertRelations()
 }
