@@ -44,11 +44,20 @@ type LinkOp struct {
 	Reset  bool
 	Add    []Link // To, ID and Data of each link (From is ignored)
 	Remove []Link // To and ID of each link to remove
+	// DeferInverse writes only the forward side and marks the inverse
+	// pending until RebuildInverse: a full listing of a large relation is
+	// written in key order once at its end instead of scattering inverse
+	// entries over the whole file page by page. Until then the inverse
+	// keeps its previous contents (Check tolerates the difference).
+	DeferInverse bool
 }
 
 const linksBucketName = "l:"
 
 var keyPairs = []byte("pairs") // in the links bucket: rel 0 inverse, for every pair
+
+// pendingKey marks a relation whose inverse waits for RebuildInverse.
+func pendingKey(rel string) []byte { return []byte("pending\x00" + rel) }
 
 // linkKey is from 0 to 0 id.
 func linkKey(from, to, id string) []byte {
@@ -72,17 +81,37 @@ func splitLinkKey(k []byte) (from, to, id string, ok bool) {
 	return string(k[:a]), string(k[a+1 : a+1+b]), string(k[a+2+b:]), true
 }
 
-func linkValue(gen uint64, data []byte) []byte {
-	v := binary.AppendUvarint(make([]byte, 0, len(data)+4), gen)
+// A link value is uvarint generation, uvarint length of the data of the
+// link's own end (From), that data, then the data of the other end (To).
+// Each side of a pair stores both, mirrored, so either can be rebuilt from
+// the other.
+func linkValue(gen uint64, fromData, data []byte) []byte {
+	v := binary.AppendUvarint(make([]byte, 0, len(fromData)+len(data)+8), gen)
+	v = binary.AppendUvarint(v, uint64(len(fromData)))
+	v = append(v, fromData...)
 	return append(v, data...)
 }
 
-func splitLinkValue(v []byte) (gen uint64, data []byte, err error) {
+func splitLinkValue(v []byte) (gen uint64, fromData, data []byte, err error) {
 	gen, n := binary.Uvarint(v)
 	if n <= 0 {
-		return 0, nil, errors.New("bad link value")
+		return 0, nil, nil, errors.New("bad link value")
 	}
-	return gen, v[n:], nil
+	l, m := binary.Uvarint(v[n:])
+	if m <= 0 || uint64(len(v)-n-m) < l {
+		return 0, nil, nil, errors.New("bad link value")
+	}
+	start := n + m
+	return gen, v[start : start+int(l)], v[start+int(l):], nil
+}
+
+// mirror turns a forward value into its inverse's.
+func mirror(v []byte) ([]byte, error) {
+	gen, fromData, data, err := splitLinkValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return linkValue(gen, data, fromData), nil
 }
 
 // linkBuckets are the link buckets of one connector inside a write
@@ -182,12 +211,20 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 			return err
 		}
 	}
+	if op.DeferInverse && inv != nil {
+		if l.root.Get(pendingKey(op.Rel)) == nil {
+			if err := l.root.Put(pendingKey(op.Rel), []byte{1}); err != nil {
+				return err
+			}
+		}
+		inv = nil
+	}
 	if op.Reset {
 		prefix := append([]byte(op.From), 0)
 		var stale [][]byte
 		c := fw.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if g, _, err := splitLinkValue(v); err != nil || g != gen {
+			if g, _, _, err := splitLinkValue(v); err != nil || g != gen {
 				stale = append(stale, slices.Clone(k))
 			}
 		}
@@ -206,11 +243,11 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 		if a.To == "" || bytes.IndexByte([]byte(a.To), 0) >= 0 || bytes.IndexByte([]byte(a.ID), 0) >= 0 {
 			return fmt.Errorf("relation %s of %q: bad link target %q", op.Rel, op.From, a.To)
 		}
-		if err := fw.Put(linkKey(op.From, a.To, a.ID), linkValue(gen, a.Data)); err != nil {
+		if err := fw.Put(linkKey(op.From, a.To, a.ID), linkValue(gen, op.FromData, a.Data)); err != nil {
 			return fmt.Errorf("relation %s: %w", op.Rel, err)
 		}
 		if inv != nil {
-			if err := inv.Put(linkKey(a.To, op.From, a.ID), linkValue(gen, op.FromData)); err != nil {
+			if err := inv.Put(linkKey(a.To, op.From, a.ID), linkValue(gen, a.Data, op.FromData)); err != nil {
 				return fmt.Errorf("relation %s: %w", op.Inverse, err)
 			}
 		}
@@ -338,7 +375,7 @@ func (s *Store) Links(ctx context.Context, connector, rel, from string) ([]Link,
 			if !ok {
 				return fmt.Errorf("bad link key %q", k)
 			}
-			_, data, err := splitLinkValue(v)
+			_, _, data, err := splitLinkValue(v)
 			if err != nil {
 				return fmt.Errorf("link %s→%s: %w", f, to, err)
 			}
@@ -379,7 +416,7 @@ func (s *Store) EachLink(ctx context.Context, connector, rel string, fn func(Lin
 			if !ok {
 				return fmt.Errorf("%s: bad link key %q", what, k)
 			}
-			_, data, err := splitLinkValue(v)
+			_, _, data, err := splitLinkValue(v)
 			if err != nil {
 				return fmt.Errorf("%s: link %s→%s: %w", what, f, to, err)
 			}
@@ -395,6 +432,9 @@ func checkLinks(tx *bolt.Tx, connector string) error {
 		return err
 	}
 	for rel, inverse := range l.pairs {
+		if l.root.Get(pendingKey(rel)) != nil || l.root.Get(pendingKey(inverse)) != nil {
+			continue // a full listing in progress: the inverse is rebuilt at its end
+		}
 		fw, inv := l.root.Bucket([]byte(rel)), l.root.Bucket([]byte(inverse))
 		if fw == nil {
 			continue
@@ -412,6 +452,77 @@ func checkLinks(tx *bolt.Tx, connector string) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// RebuildInverse rewrites the inverse of rel from rel's links, in key
+// order, in one transaction, and clears rel's pending mark (see
+// LinkOp.DeferInverse). It does nothing if rel is not pending.
+func (s *Store) RebuildInverse(ctx context.Context, connector, rel string) error {
+	what := fmt.Sprintf("rebuild inverse of %s/%s", connector, rel)
+	if err := ctxErr(ctx, what); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		l, err := openLinks(tx, connector, false)
+		if err != nil || l == nil || l.root.Get(pendingKey(rel)) == nil {
+			return err
+		}
+		inverse, ok := l.pairs[rel]
+		if !ok {
+			return l.root.Delete(pendingKey(rel))
+		}
+		type entry struct{ k, v []byte }
+		var entries []entry
+		if fw := l.root.Bucket([]byte(rel)); fw != nil {
+			n := 0
+			err := fw.ForEach(func(k, v []byte) error {
+				if n++; n%65536 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				from, to, id, ok := splitLinkKey(k)
+				if !ok {
+					return fmt.Errorf("relation %s: bad key %q", rel, k)
+				}
+				mv, err := mirror(v)
+				if err != nil {
+					return fmt.Errorf("relation %s: link %s→%s: %w", rel, from, to, err)
+				}
+				entries = append(entries, entry{linkKey(to, from, id), mv})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.k, b.k) })
+		if l.root.Bucket([]byte(inverse)) != nil {
+			if err := l.root.DeleteBucket([]byte(inverse)); err != nil {
+				return err
+			}
+		}
+		inv, err := l.root.CreateBucket([]byte(inverse))
+		if err != nil {
+			return err
+		}
+		inv.FillPercent = 0.9 // appended in order: pack the pages
+		for i, e := range entries {
+			if i%65536 == 65535 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := inv.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		return l.root.Delete(pendingKey(rel))
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
