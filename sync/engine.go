@@ -226,9 +226,9 @@ type plan struct {
 	// time (their requests overlap; the store serialises the writes),
 	// except those marked last, which run after the others.
 	concurrent bool
-	prepare  func(ctx context.Context) error
-	requests func() int64
-	explain  func(error) error
+	prepare    func(ctx context.Context) error
+	requests   func() int64
+	explain    func(error) error
 }
 
 // pullResult is the outcome of one stream's pull.

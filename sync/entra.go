@@ -13,6 +13,7 @@ import (
 	"qtc/api/graph"
 	"qtc/store"
 	"qtc/sync/catalog"
+	"qtc/sync/relations"
 )
 
 // Entra ID connectors (seeds 002 and 003) pull Microsoft Graph.
@@ -185,6 +186,10 @@ type entraStream struct {
 	post func(ctx context.Context, c *graph.Client, p *rawPage) error
 }
 
+// deferredInverses are the relations whose inverse a full pull of the type
+// rebuilds at its end (see stream.deferInverse).
+var deferredInverses = map[string][]string{"groups": {relations.Members}}
+
 // Select lists: the properties the screens and the transformation maps use.
 const (
 	userSelect   = "id,displayName,userPrincipalName,mail,userType,accountEnabled,onPremisesSyncEnabled,createdDateTime,jobTitle,department,givenName,surname,employeeId,officeLocation,companyName,country,city,mobilePhone,businessPhones,lastPasswordChangeDateTime,proxyAddresses,identities,onPremisesSamAccountName,onPremisesDomainName,onPremisesImmutableId,onPremisesLastSyncDateTime,onPremisesSecurityIdentifier,onPremisesDistinguishedName,usageLocation,preferredLanguage,creationType,externalUserState"
@@ -198,6 +203,7 @@ var (
 		{"groups", "/v1.0/groups/delta?$select=" + groupSelect + ",members", true, "GroupMember.Read.All or Directory.Read.All", groupMembers},
 		{"roles", "/v1.0/roleManagement/directory/roleDefinitions", false, "RoleManagement.Read.Directory", nil},
 		{"directoryRoles", "/v1.0/directoryRoles?$select=" + directoryRoleSelect, false, "RoleManagement.Read.Directory or Directory.Read.All", directoryRoleMembers},
+		{"administrativeUnits", "/v1.0/directory/administrativeUnits?$select=" + adminUnitSelect + "&$top=999", false, "AdministrativeUnit.Read.All or Directory.Read.All", adminUnitMembers},
 		{"appRoleAssignments", "/v1.0/servicePrincipals?$select=id&$top=999", false, "Application.Read.All or Directory.Read.All", appRoleAssignedTo},
 	}
 	postureStreams = []entraStream{
@@ -247,7 +253,7 @@ func (e *Engine) entraPlan(conn store.Connector, opt Options) (plan, error) {
 			}
 		}
 		out = append(out, stream{
-			typ: t, fetch: fetch, last: sp.first == "", incremental: sp.delta, deltaLinks: sp.delta, baseline: baseline,
+			typ: t, fetch: fetch, last: sp.first == "", deferInverse: deferredInverses[sp.typ], incremental: sp.delta, deltaLinks: sp.delta, baseline: baseline,
 			expired:     func(err error) bool { return errors.Is(err, graph.ErrDeltaExpired) || errors.Is(err, errStaleLink) },
 			staleResume: func(err error) bool { return errors.Is(err, errStaleLink) || errors.Is(err, graph.ErrDeltaExpired) },
 		})

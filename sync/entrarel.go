@@ -19,13 +19,17 @@ import (
 //   - group members from /groups/delta with $select=…,members (the
 //     members@delta of each group, a large group spread over pages);
 //   - directory-role members from /directoryRoles/{id}/members;
+//   - administrative-unit members from
+//     /directory/administrativeUnits/{id}/members, through $batch;
 //   - app role assignments from each service principal's
 //     appRoleAssignedTo, through $batch.
-// A user's or group's memberOf and appRoleAssignments are the inverse links,
-// stored with them (no per-user calls).
+// A user's or group's memberOf (its groups, directory roles and
+// administrative units, as Graph lists them) and appRoleAssignments are the
+// inverse links, stored with them (no per-user calls).
 
 const (
 	directoryRoleSelect = "id,displayName,description,roleTemplateId"
+	adminUnitSelect     = "id,displayName,description,visibility,membershipType,membershipRule,isMemberManagementRestricted"
 	assignmentSelect    = "id,appRoleId,createdDateTime,principalDisplayName,principalId,principalType,resourceDisplayName,resourceId"
 )
 
@@ -241,6 +245,31 @@ func directoryRoleMembers(ctx context.Context, c *graph.Client, p *rawPage) erro
 				var m memberEntry
 				if err := json.Unmarshal(it, &m); err != nil || m.ID == "" {
 					return fmt.Errorf("directory role %s: member without an id", role)
+				}
+				op.Add = append(op.Add, store.Link{To: m.ID, Data: kindData(m.Type)})
+			}
+			p.links = append(p.links, op)
+			return nil
+		})
+}
+
+// adminUnitMembers lists the members (users, groups, devices) of each
+// administrative unit of the page.
+func adminUnitMembers(ctx context.Context, c *graph.Client, p *rawPage) error {
+	units, err := ids(p.items)
+	if err != nil {
+		return err
+	}
+	return listEach(ctx, c, units,
+		func(id string) string {
+			return "/directory/administrativeUnits/" + url.PathEscape(id) + "/members?$select=id&$top=999"
+		},
+		func(unit string, items []json.RawMessage) error {
+			op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: unit, FromData: []byte("administrativeUnit"), Reset: true}
+			for _, it := range items {
+				var m memberEntry
+				if err := json.Unmarshal(it, &m); err != nil || m.ID == "" {
+					return fmt.Errorf("administrative unit %s: member without an id", unit)
 				}
 				op.Add = append(op.Add, store.Link{To: m.ID, Data: kindData(m.Type)})
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"qtc/store"
@@ -66,6 +67,11 @@ type stream struct {
 	// last: in a concurrent plan, the stream runs after the others (it is
 	// derived from what they store).
 	last bool
+	// deferInverse names relations whose inverse a full pull rebuilds once
+	// at its end instead of page by page (group members: a million
+	// memberships would otherwise scatter a million memberOf entries over
+	// the file, one page write each).
+	deferInverse []string
 }
 
 // deltaOverlap is subtracted from the last success to form the next delta
@@ -220,6 +226,13 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 		} else if mode == ModeDelta {
 			next.DeltaLink = st.DeltaLink // kept until the round's new link arrives
 		}
+		if mode == ModeFull && len(s.deferInverse) > 0 {
+			for i := range f.page.links {
+				if slices.Contains(s.deferInverse, f.page.links[i].Rel) {
+					f.page.links[i].DeferInverse = true
+				}
+			}
+		}
 		ws, pc, err := e.Store.WritePageChanges(ctx, store.PageWrite{
 			Connector: conn, Type: name, Layout: layout, Stream: name,
 			Generation: gen, Records: recs, State: next,
@@ -263,6 +276,11 @@ func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.Str
 		return counts, mode, nil
 	}
 	emit(Event{Phase: "sweeping", Total: st.Total, Records: records, Page: counts.Pages, Counts: counts})
+	for _, rel := range s.deferInverse {
+		if err := e.Store.RebuildInverse(ctx, conn, rel); err != nil {
+			return counts, mode, fmt.Errorf("%s: %w", s.typ.Name, err)
+		}
+	}
 	final.LastFull = now
 	// What the full pull did not see is gone from the source: mark it
 	// removed (still browsable), then purge what has been removed for

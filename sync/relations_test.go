@@ -53,8 +53,8 @@ func diff(got, want []string) string {
 }
 
 // assertRelations compares every stored relation with the simulator's
-// truth: members of groups and directory roles, each user's and group's
-// memberOf, and app role assignments from both sides.
+// truth: members of groups, directory roles and administrative units, each
+// user's and group's memberOf, and app role assignments from both sides.
 func (f *entraFixture) assertRelations() {
 	f.t.Helper()
 	truth := f.sim.Truth()
@@ -68,6 +68,14 @@ func (f *entraFixture) assertRelations() {
 	for _, r := range truth.DirectoryRoles {
 		if got, want := f.relatedIDs("directoryRoles", r.ID, relations.Members), sorted(truth.Members[r.ID]); !slices.Equal(got, want) {
 			f.t.Fatalf("directory role %s members: %s", r.DisplayName, diff(got, want))
+		}
+	}
+	if len(truth.AdministrativeUnits) == 0 {
+		f.t.Fatal("the simulator's tenant has no administrative units")
+	}
+	for _, u := range truth.AdministrativeUnits {
+		if got, want := f.relatedIDs("administrativeUnits", u.ID, relations.Members), sorted(truth.Members[u.ID]); !slices.Equal(got, want) {
+			f.t.Fatalf("administrative unit %s members: %s", u.DisplayName, diff(got, want))
 		}
 	}
 	asgOf, asgTo := map[string][]string{}, map[string][]string{}
@@ -221,7 +229,7 @@ func TestEntraExportCarriesRelationsAndQualysAssets(t *testing.T) {
 		}
 		var got []string
 		for _, m := range u.MemberOf {
-			if m.Type != "#microsoft.graph.group" && m.Type != "#microsoft.graph.directoryRole" {
+			if m.Type != "#microsoft.graph.group" && m.Type != "#microsoft.graph.directoryRole" && m.Type != "#microsoft.graph.administrativeUnit" {
 				t.Errorf("user %s memberOf entry of type %q", u.ID, m.Type)
 			}
 			got = append(got, m.ID)
@@ -261,7 +269,7 @@ func TestEntraExportCarriesRelationsAndQualysAssets(t *testing.T) {
 			t.Errorf("asset %s status %q, want %q", id, a.Asset.AssetHeader.Status, want)
 		}
 		if len(a.Asset.AssetRelations) != len(memberOf[id]) {
-			t.Errorf("asset %s has %d assetRelations, the user is in %d groups and roles", id, len(a.Asset.AssetRelations), len(memberOf[id]))
+			t.Errorf("asset %s has %d assetRelations, the user is in %d groups, roles and units", id, len(a.Asset.AssetRelations), len(memberOf[id]))
 		}
 	}
 	var b bytes.Buffer

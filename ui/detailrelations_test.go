@@ -3,8 +3,10 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -57,12 +59,30 @@ func TestRelationsWalkUserToGroupToMembersAndBack(t *testing.T) {
 	for _, o := range append(append(truth.Groups, truth.DirectoryRoles...), truth.Users...) {
 		names[o.ID] = o.DisplayName
 	}
-	// A user in exactly one group, so the first relation row is that group.
+	isGroup := map[string]bool{}
+	for _, g := range truth.Groups {
+		isGroup[g.ID] = true
+	}
+	assignments := map[string]int{}
+	for _, a := range truth.AppRoleAssignments {
+		assignments[a.PrincipalID]++
+	}
+	// A user in exactly one group (and maybe administrative units or
+	// roles); its memberships are listed by id, the group at row.
 	var user graphsim.Object
 	var group string
+	var row, related int
 	for _, u := range truth.Users {
-		if gs := memberOf[u.ID]; len(gs) == 1 && len(truth.Members[gs[0]]) > 1 {
-			user, group = u, gs[0]
+		gs := slices.Sorted(slices.Values(memberOf[u.ID]))
+		var in []string
+		for _, g := range gs {
+			if isGroup[g] {
+				in = append(in, g)
+			}
+		}
+		if len(in) == 1 && len(truth.Members[in[0]]) > 1 {
+			user, group = u, in[0]
+			row, related = slices.Index(gs, group), len(gs)+assignments[u.ID]
 			break
 		}
 	}
@@ -81,8 +101,11 @@ func TestRelationsWalkUserToGroupToMembersAndBack(t *testing.T) {
 	h.keys("enter") // the user's detail
 	h.contains("Fields", "JSON", "Relations", "Qualys asset")
 	h.keys("tab", "tab") // Relations
-	h.contains("Member of", names[group], "group", "1 related")
+	h.contains("Member of", names[group], "group", fmt.Sprintf("%d related", related))
 
+	for range row {
+		h.keys("down")
+	}
 	h.keys("enter") // the group
 	h.contains(names[group], "Fields")
 	h.keys("tab", "tab") // the group's Relations: its members

@@ -365,6 +365,7 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 	batchURL := c.graph.String() + "/v1.0/$batch"
 	attempts := make(map[int]int)
 	backoffs := make(map[int]int)
+	reauthed := make(map[int]bool)
 	pending := chunk
 	for len(pending) > 0 {
 		body, err := encodeBatch(items, pending)
@@ -430,6 +431,7 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 
 		now := c.clk.Now()
 		retry := make(map[int]bool)
+		renew := false // an inner 401: get a new token before re-sending
 		var (
 			wait       time.Duration
 			throttled  bool // a 429 among the retried
@@ -448,6 +450,14 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 				c.st.inner429.Add(1)
 			case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 				c.st.unavailable.Add(1)
+			}
+			if status == http.StatusUnauthorized && !reauthed[p] {
+				// The token expired while the batch was served: the
+				// inner request goes again, once, with a new token.
+				reauthed[p] = true
+				renew = true
+				retry[p] = true
+				continue
 			}
 			if r != nil && status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
 				continue
@@ -514,6 +524,12 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 				hold = until
 			}
 			c.pace.hold(hold, throttled)
+		}
+		if renew {
+			c.log.Info("graph: batch: access token rejected (HTTP 401) inside a batch, getting a new one")
+			if _, err := c.acquireToken(ctx, c.currentToken()); err != nil {
+				return err
+			}
 		}
 		c.st.retries.Add(int64(len(next)))
 		c.log.Debug("graph: batch: re-sending throttled requests", "count", len(next), "wait", wait)

@@ -388,3 +388,40 @@ func TestDecodeBatchResponse(t *testing.T) {
 		})
 	}
 }
+
+func TestBatchInner401GetsANewTokenOnce(t *testing.T) {
+	tests := []struct {
+		name       string
+		fail401    int // calls answering /users/x with 401
+		wantStatus int
+		wantTokens int
+	}{
+		{"renewed and re-sent", 1, 200, 2},
+		{"refused again: returned as is", 5, 401, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bs := &batchServer{answer: func(call int, r wireRequest) (int, map[string]string, string) {
+				if r.URL == "/users/x" && call < tc.fail401 {
+					return 401, nil, graphError("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+				}
+				return 200, nil, `{}`
+			}}
+			f := newFakeEntra(t, bs.handler(t))
+			c, _, _ := newTestClient(t, f, clientOpts{})
+			out, err := c.Batch(context.Background(), []BatchRequest{{ID: "ok", URL: "/users/y"}, {ID: "x", URL: "/users/x"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out[1].Status != tc.wantStatus || out[0].Status != 200 {
+				t.Errorf("responses %+v", out)
+			}
+			if n := f.tokenRequests(); n != tc.wantTokens {
+				t.Errorf("%d token requests, want %d", n, tc.wantTokens)
+			}
+			if calls := bs.snapshot(); len(calls) != 2 || len(calls[1]) != 1 {
+				t.Errorf("calls %+v, want the 401 one re-sent alone", calls)
+			}
+		})
+	}
+}

@@ -49,6 +49,13 @@ func (c *Client) Token(ctx context.Context) (string, error) {
 
 // acquireToken returns a token to send: the cached one unless it is due
 // for refresh or is the one Graph just rejected.
+// currentToken returns the cached access token ("" if none).
+func (c *Client) currentToken() string {
+	c.tok.mu.Lock()
+	defer c.tok.mu.Unlock()
+	return c.tok.token
+}
+
 func (c *Client) acquireToken(ctx context.Context, rejected string) (string, error) {
 	tc := &c.tok
 	for {

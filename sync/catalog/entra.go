@@ -89,20 +89,37 @@ func init() {
 			return c, err
 		})
 	// Relation targets: the directory roles users hold (activated roles,
-	// with members) and the app role assignments of service principals.
+	// with members), the administrative units objects are in (with
+	// members) and the app role assignments of service principals.
 	registerGraph(KindEntra, "directoryRoles", "Directory roles (activated)", 7,
 		[]Column{colName("DISPLAY NAME"), colText("DESCRIPTION", 16, 80), colText("ROLE TEMPLATE ID", 16, 36)},
 		func(raw json.RawMessage) ([]string, error) {
 			c, _, err := fields(raw, "displayName", "description", "roleTemplateId")
 			return c, err
 		})
-	registerGraph(KindEntra, "appRoleAssignments", "App role assignments", 8,
+	registerGraph(KindEntra, "administrativeUnits", "Administrative units", 8,
+		[]Column{colName("DISPLAY NAME"), colText("DESCRIPTION", 16, 80), colText("VISIBILITY", 10, 16), colText("MEMBERSHIP TYPE", 15, 15)},
+		func(raw json.RawMessage) ([]string, error) {
+			c, _, err := fields(raw, "displayName", "description", "visibility", "membershipType")
+			if err != nil {
+				return nil, err
+			}
+			// null is Graph's default: public, assigned members.
+			if c[2] == "" {
+				c[2] = "Public"
+			}
+			if c[3] == "" {
+				c[3] = "Assigned"
+			}
+			return c, nil
+		})
+	registerGraph(KindEntra, "appRoleAssignments", "App role assignments", 9,
 		[]Column{colName("PRINCIPAL"), colText("PRINCIPAL TYPE", 9, 16), colText("RESOURCE", 12, 40), colText("APP ROLE ID", 12, 36), colTime("CREATED")},
 		func(raw json.RawMessage) ([]string, error) {
 			c, _, err := fields(raw, "principalDisplayName", "principalType", "resourceDisplayName", "appRoleId", "createdDateTime")
 			return c, err
 		})
-	registerGraph(KindEntra, "credentials", "Credentials (secrets and certificates by expiry)", 9,
+	registerGraph(KindEntra, "credentials", "Credentials (secrets and certificates by expiry)", 10,
 		[]Column{colName("OWNER"), colText("OWNER TYPE", 10, 16), colText("KIND", 6, 11), colText("NAME", 10, 40), colTime("EXPIRES"), colText("KEY ID", 12, 36)},
 		func(raw json.RawMessage) ([]string, error) {
 			c, _, err := fields(raw, "ownerDisplayName", "ownerType", "credentialType", "displayName", "endDateTime", "keyId")

@@ -10,31 +10,33 @@ import "strings"
 // Relation names, as Graph names the navigation properties. Each pair is
 // stored together (store.LinkOp.Inverse).
 const (
-	Members            = "members"            // group or directory role → member
-	MemberOf           = "memberOf"           // member → group or directory role
+	Members            = "members"            // group, directory role or administrative unit → member
+	MemberOf           = "memberOf"           // member → group, directory role or administrative unit
 	AppRoleAssignedTo  = "appRoleAssignedTo"  // resource service principal → principal (link ID: the assignment)
 	AppRoleAssignments = "appRoleAssignments" // principal → resource service principal (link ID: the assignment)
 )
 
 // Record types the relations point at.
 const (
-	TypeUsers              = "users"
-	TypeGroups             = "groups"
-	TypeDirectoryRoles     = "directoryRoles"
-	TypeServicePrincipals  = "servicePrincipals"
-	TypeDevices            = "devices"
-	TypeApplications       = "applications"
-	TypeAppRoleAssignments = "appRoleAssignments"
+	TypeUsers               = "users"
+	TypeGroups              = "groups"
+	TypeDirectoryRoles      = "directoryRoles"
+	TypeAdministrativeUnits = "administrativeUnits"
+	TypeServicePrincipals   = "servicePrincipals"
+	TypeDevices             = "devices"
+	TypeApplications        = "applications"
+	TypeAppRoleAssignments  = "appRoleAssignments"
 )
 
 // kinds maps the short kind stored on a link ("user") to its record type.
 var kinds = map[string]string{
-	"user":             TypeUsers,
-	"group":            TypeGroups,
-	"directoryRole":    TypeDirectoryRoles,
-	"servicePrincipal": TypeServicePrincipals,
-	"device":           TypeDevices,
-	"application":      TypeApplications,
+	"user":               TypeUsers,
+	"group":              TypeGroups,
+	"directoryRole":      TypeDirectoryRoles,
+	"administrativeUnit": TypeAdministrativeUnits,
+	"servicePrincipal":   TypeServicePrincipals,
+	"device":             TypeDevices,
+	"application":        TypeApplications,
 }
 
 // Kind turns an @odata.type ("#microsoft.graph.user") into the short kind

@@ -38,10 +38,11 @@ type Group struct {
 
 // Of says which relations each record type has, in display order.
 var Of = map[string][]string{
-	TypeUsers:             {MemberOf, AppRoleAssignments},
-	TypeGroups:            {Members, MemberOf, AppRoleAssignments},
-	TypeDirectoryRoles:    {Members},
-	TypeServicePrincipals: {AppRoleAssignedTo, AppRoleAssignments, MemberOf},
+	TypeUsers:               {MemberOf, AppRoleAssignments},
+	TypeGroups:              {Members, MemberOf, AppRoleAssignments},
+	TypeDirectoryRoles:      {Members},
+	TypeAdministrativeUnits: {Members},
+	TypeServicePrincipals:   {AppRoleAssignedTo, AppRoleAssignments, MemberOf},
 }
 
 // Titles are the relation names as a screen shows them.

@@ -338,3 +338,21 @@ var deviceModels = []deviceModel{
 	{"MacMDM", "Apple", "Mac14,2", []string{"14.5", "14.6.1"}},
 	{"Linux", "Canonical", "Ubuntu", []string{"22.04", "24.04"}},
 }
+
+// regions group the countries of places into the regional administrative
+// units.
+var regions = []struct {
+	name      string
+	countries []string
+}{
+	{"EMEA", []string{"United Kingdom", "Ireland", "Germany", "France", "Netherlands", "Sweden", "Poland", "United Arab Emirates"}},
+	{"Americas", []string{"United States", "Canada", "Brazil"}},
+	{"APAC", []string{"India", "Singapore", "Japan", "Australia"}},
+}
+
+// departmentTopics names the group topic of a department where it differs
+// from the department's first word ("" when no group topic matches).
+var departmentTopics = map[string]string{
+	"Human Resources": "HR", "Product Management": "Product", "Customer Success": "", "Manufacturing": "",
+	"Logistics": "", "Executive": "Leadership",
+}

@@ -107,7 +107,8 @@ func (d *directory) lookup(k kind, key string) *obj {
 	return o
 }
 
-// addMember makes m a direct member of g (a group or directory role).
+// addMember makes m a direct member of g (a group, directory role or
+// administrative unit).
 func (d *directory) addMember(g, m *obj) bool {
 	var ok bool
 	if g.members, ok = insertBySeq(g.members, m); !ok {

@@ -63,6 +63,7 @@ func newDirectory(opt *Options, now time.Time) *directory {
 	apps := g.applications(opt.Applications)
 	sps := g.servicePrincipals(opt.ServicePrincipals, apps)
 	g.directoryRoles(users, groups, sps)
+	g.administrativeUnits(users, groups, devices)
 	g.assignments(users, groups, sps)
 	// Later ids (mutations) are checked against byID; ids of other kinds
 	// (appId, deviceId) colliding with a random UUID is not a concern.
@@ -1395,4 +1396,189 @@ func (g *generator) assignments(users, groups, sps []*obj) {
 	}
 	// Assignments were appended in creation (seq) order on both sides.
 	_ = defaultAccessRole
+}
+
+// adminUnitSpec is one administrative unit of the catalog and who its
+// members are.
+type adminUnitSpec struct {
+	name, desc string
+	countries  []string // dynamic: the users of these countries
+	dept       string   // the users of this department and the groups of its topic
+	members    string   // otherwise: "contractors", "devices", "groups", "guests" or "privileged"
+	public     bool     // visibility "Public" (null otherwise: public by default)
+	restricted bool     // isMemberManagementRestricted
+}
+
+// adminUnitSpecs lists the administrative units a tenant may have, the
+// ones every tenant has first: regions, kinds of accounts, countries and
+// departments (41: seed scale has the first 40).
+func adminUnitSpecs() []adminUnitSpec {
+	region := func(i int) adminUnitSpec {
+		return adminUnitSpec{name: regions[i].name + " Users", desc: "Users based in " + regions[i].name + " (dynamic, by country)",
+			countries: regions[i].countries, public: true}
+	}
+	dept := func(d string) adminUnitSpec {
+		return adminUnitSpec{name: d + " Department", desc: "Users and groups of the " + d + " department", dept: d}
+	}
+	out := []adminUnitSpec{
+		region(0),
+		{name: "Contractors", desc: "Contractor accounts, managed by the service desk", members: "contractors"},
+		{name: "Shared Devices", desc: "Kiosk and shared devices", members: "devices"},
+		{name: "Managed Groups", desc: "Groups whose membership the service desk manages", members: "groups"},
+		region(1),
+		region(2),
+		{name: "Guest Accounts", desc: "Invited external users", members: "guests"},
+		{name: "Privileged Accounts", desc: "Administrators' accounts: only Privileged Role Administrators manage them", members: "privileged", restricted: true},
+	}
+	for _, rg := range regions {
+		for _, c := range rg.countries {
+			out = append(out, adminUnitSpec{name: c, desc: "Users in " + c + " (dynamic)", countries: []string{c}})
+		}
+	}
+	for _, d := range departments {
+		out = append(out, dept(d))
+	}
+	return out
+}
+
+// adminUnitRule is the membership rule of a dynamic unit of countries.
+func adminUnitRule(countries []string) string {
+	if len(countries) == 1 {
+		return `(user.country -eq ` + string(jsonString(countries[0])) + `)`
+	}
+	var b strings.Builder
+	b.WriteString(`(user.country -in [`)
+	for i, c := range countries {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(jsonString(c))
+	}
+	b.WriteString(`])`)
+	return b.String()
+}
+
+// administrativeUnits creates 4 units at the default scale and up to 40 at
+// seed scale, with users (most members), groups and devices as members.
+func (g *generator) administrativeUnits(users, groups, devices []*obj) {
+	r := newRNG(g.opt.Seed, "administrativeUnits")
+	specs := adminUnitSpecs()
+	n := min(len(specs), 4+len(users)/3075)
+	ci := userSchema.mustIndex("country")
+	di := userSchema.mustIndex("department")
+	ei := userSchema.mustIndex("employeeType")
+	ti := userSchema.mustIndex("userType")
+	var privileged []*obj
+	for _, role := range g.d.lists[kRole] {
+		if role.name == "Global Administrator" || role.name == "Privileged Role Administrator" {
+			for _, m := range role.members {
+				if m.k == kUser {
+					privileged, _ = insertBySeq(privileged, m)
+				}
+			}
+		}
+	}
+	for _, s := range specs[:n] {
+		rc := g.newRec(len(auSchema.props))
+		id := g.id(r)
+		rc.str("id", id)
+		rc.null("deletedDateTime")
+		rc.str("displayName", s.name)
+		rc.str("description", s.desc)
+		if s.restricted {
+			rc.boolean("isMemberManagementRestricted", true)
+		} else {
+			rc.null("isMemberManagementRestricted")
+		}
+		dynamic := len(s.countries) > 0
+		if dynamic {
+			rc.str("membershipRule", adminUnitRule(s.countries))
+			rc.str("membershipType", "Dynamic")
+			rc.str("membershipRuleProcessingState", "On")
+		} else {
+			rc.null("membershipRule")
+			rc.null("membershipType")
+			rc.null("membershipRuleProcessingState")
+		}
+		if s.public {
+			rc.str("visibility", "Public")
+		} else {
+			rc.null("visibility")
+		}
+		o := &obj{k: kAU, id: id, name: s.name, dynamic: dynamic}
+		o.raw, o.segs = rc.done()
+		g.d.add(o)
+
+		// Members in seq order: users, then groups, then devices (created
+		// in that order, all before the unit).
+		var keep func(u *obj) bool
+		switch {
+		case dynamic:
+			in := map[string]bool{}
+			for _, c := range s.countries {
+				in[string(jsonString(c))] = true
+			}
+			keep = func(u *obj) bool { return in[string(u.value(ci))] }
+		case s.dept != "":
+			dept := jsonString(s.dept)
+			keep = func(u *obj) bool { return string(u.value(di)) == string(dept) }
+		case s.members == "contractors":
+			keep = func(u *obj) bool { return string(u.value(ei)) == `"Contractor"` }
+		case s.members == "guests":
+			keep = func(u *obj) bool { return string(u.value(ti)) == `"Guest"` }
+		case s.members == "privileged":
+			keep = func(u *obj) bool { return containsBySeq(privileged, u) }
+		}
+		if keep != nil {
+			for _, u := range users {
+				if keep(u) {
+					o.members = append(o.members, u)
+				}
+			}
+		}
+		if s.dept != "" {
+			topic, ok := departmentTopics[s.dept]
+			if !ok {
+				topic, _, _ = strings.Cut(s.dept, " ")
+			}
+			for _, gr := range groups {
+				if topic != "" && strings.HasPrefix(gr.name, topic+" ") && r.chance(0.8) {
+					o.members = append(o.members, gr)
+				}
+			}
+		}
+		if s.members == "groups" {
+			for _, gr := range groups {
+				if r.chance(0.15) {
+					o.members = append(o.members, gr)
+				}
+			}
+			if len(o.members) == 0 && len(groups) > 0 {
+				o.members = append(o.members, groups[r.intn(len(groups))])
+			}
+		}
+		if s.members == "devices" {
+			for _, dv := range devices {
+				if r.chance(0.08) {
+					o.members = append(o.members, dv)
+				}
+			}
+		}
+		for _, m := range o.members {
+			m.memberOf = append(m.memberOf, o) // units are created after every member: stays sorted
+		}
+	}
+}
+
+// adminUnitMatches reports whether user u satisfies the rule of dynamic
+// unit au (a rule on the user's country).
+func adminUnitMatches(au, u *obj) bool {
+	if au.k != kAU || !au.dynamic || u.k != kUser {
+		return false
+	}
+	country := unquote(u.value(userSchema.mustIndex("country")))
+	if country == "" {
+		return false
+	}
+	return strings.Contains(unquote(au.value(auSchema.mustIndex("membershipRule"))), string(jsonString(country)))
 }

@@ -22,6 +22,7 @@ var (
 	permSPAssignment = []string{"Application.Read.All", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 	permRoles        = []string{"RoleManagement.Read.Directory", "RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}
 	permOrg          = []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+	permAdminUnits   = []string{"AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 )
 
 // rctx is one Graph request being answered (outer, or inside a $batch).
@@ -115,13 +116,17 @@ func init() {
 	addRoute("GET", "directoryRoles/{id}/members", permRoles, rel(kRole, relMembers))
 	addRoute("GET", "roleManagement/directory/roleDefinitions", permRoles, collection(kRoleDef))
 	addRoute("GET", "roleManagement/directory/roleDefinitions/{id}", permRoles, single(kRoleDef))
+	addRoute("GET", "directory/administrativeUnits", permAdminUnits, collection(kAU))
+	addRoute("GET", "directory/administrativeUnits/{id}", permAdminUnits, single(kAU))
+	addRoute("GET", "directory/administrativeUnits/{id}/members", permAdminUnits, rel(kAU, relMembers))
 	addRoute("GET", "organization", permOrg, func(rc *rctx, q *query, keys []string) (*resp, *gerr) { return rc.serveUnpaged(q, kOrg) })
 	addRoute("GET", "organization/{id}", permOrg, single(kOrg))
 	addRoute("POST", "$batch", nil, nil) // served by serveBatch
 }
 
 // relTransitiveMemberOf lists the groups and roles an object is in,
-// directly or through nested groups.
+// directly or through nested groups, and the administrative units it is
+// directly in.
 const relTransitiveMemberOf = 100
 
 // match finds the route for a path below /v1.0 (segments as sent). It
@@ -881,7 +886,9 @@ func (rc *rctx) serveRelation(q *query, k kind, key string, rel int) (*resp, *ge
 }
 
 // transitiveMemberOf returns the groups and roles o is in, directly or
-// through nested groups, by seq.
+// through nested groups, by seq, and the administrative units o itself is
+// in: administrative units do not nest, and a group's membership of one
+// scopes the group, not its members.
 func (d *directory) transitiveMemberOf(o *obj) []*obj {
 	seen := map[*obj]bool{o: true}
 	var out []*obj
@@ -890,6 +897,9 @@ func (d *directory) transitiveMemberOf(o *obj) []*obj {
 		x := queue[0]
 		queue = queue[1:]
 		for _, g := range x.memberOf {
+			if g.k == kAU && x != o {
+				continue
+			}
 			if !seen[g] {
 				seen[g] = true
 				out = append(out, g)

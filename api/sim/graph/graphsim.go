@@ -104,7 +104,9 @@ type Options struct {
 	// Object counts; 0 means the Scale's default, negative means none.
 	// The app registration itself (ClientID) is always one of the
 	// applications, and its service principal holds Roles as app role
-	// assignments of the Microsoft Graph service principal.
+	// assignments of the Microsoft Graph service principal. Administrative
+	// units follow the users: 4, plus one per 3,075 users (40 at
+	// ScaleSeed).
 	Users, Groups, Devices, Applications, ServicePrincipals int
 	// Scale is ScaleSmall (default: 500 users, 40 groups, 300 devices, 30
 	// applications, 60 service principals) or ScaleSeed (111,207 users, 800

@@ -22,6 +22,7 @@ func TestPagingToTheEnd(t *testing.T) {
 		{"applications", tr.Applications},
 		{"servicePrincipals", tr.ServicePrincipals},
 		{"roleManagement/directory/roleDefinitions", tr.RoleDefinitions},
+		{"directory/administrativeUnits", tr.AdministrativeUnits},
 	}
 	var short, empty, pages int
 	for _, c := range collections {

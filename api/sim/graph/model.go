@@ -17,6 +17,7 @@ const (
 	kRole    // directoryRole (an activated role)
 	kRoleDef // unifiedRoleDefinition
 	kOrg
+	kAU // administrativeUnit
 	numKinds
 )
 
@@ -180,7 +181,12 @@ var (
 		"directorySizeQuota", "assignedPlans", "privacyProfile", "provisionedPlans", "verifiedDomains",
 	}, nil, []string{"id"}, nil)
 
-	schemas = [numKinds]*schema{userSchema, groupSchema, deviceSchema, appSchema, spSchema, roleSchema, roleDefSchema, orgSchema}
+	auSchema = newSchema(kAU, "administrativeUnit", "directory/administrativeUnits", []string{
+		"id", "deletedDateTime", "displayName", "description", "isMemberManagementRestricted", "membershipRule",
+		"membershipType", "membershipRuleProcessingState", "visibility",
+	}, nil, []string{"id", "displayName", "description"}, nil)
+
+	schemas = [numKinds]*schema{userSchema, groupSchema, deviceSchema, appSchema, spSchema, roleSchema, roleDefSchema, orgSchema, auSchema}
 )
 
 func init() {
@@ -188,6 +194,7 @@ func init() {
 	groupSchema.nav = map[string]int{"members": relMembers, "memberof": relMemberOf, "approleassignments": relAppRoleAssignments}
 	spSchema.nav = map[string]int{"approleassignedto": relAppRoleAssignedTo, "approleassignments": relAppRoleAssignments, "memberof": relMemberOf}
 	roleSchema.nav = map[string]int{"members": relMembers}
+	auSchema.nav = map[string]int{"members": relMembers}
 }
 
 // Object states.
@@ -209,15 +216,15 @@ type obj struct {
 	raw   []byte
 	segs  []uint32
 
-	members  []*obj // groups and directory roles: direct members, by seq
-	memberOf []*obj // groups and directory roles this object is a direct member of, by seq
+	members  []*obj // groups, directory roles and administrative units: direct members, by seq
+	memberOf []*obj // groups, directory roles and administrative units this object is a direct member of, by seq
 	asg      []*assignment
 	asgTo    []*assignment // service principals: assignments to this resource
 
 	saved *savedRels // relations removed by a soft delete, restored with the object
 
 	unified  bool // group: Microsoft 365 group (soft-deleted; security groups are deleted for good)
-	dynamic  bool // group: dynamic membership
+	dynamic  bool // group, administrative unit: dynamic membership
 	upn      string
 	appRoles []appRole // service principals: the roles principals can be assigned
 }

@@ -68,8 +68,10 @@ type MutationResult struct {
 }
 
 // Mutate applies m. Memberships lost by deleting an object (its groups,
-// roles and app role assignments) are reported by delta as member
-// removals of the groups, not in MembersRemoved.
+// roles, administrative units and app role assignments) are reported by
+// delta as member removals of the groups, not in MembersRemoved. Added
+// users also join the dynamic administrative units of their country (not
+// listed in MembersAdded, which holds group memberships).
 func (s *Server) Mutate(m Mutation) MutationResult {
 	d := s.dir
 	d.mu.Lock()
@@ -105,6 +107,12 @@ func (s *Server) Mutate(m Mutation) MutationResult {
 			if gr := pick(d.lists[kGroup], func(x *obj) bool { return !x.dynamic }); gr != nil && d.addMember(gr, o) {
 				d.logMember(gr, o)
 				res.MembersAdded = append(res.MembersAdded, Membership{gr.id, o.id})
+			}
+		}
+		// and the dynamic administrative units of their country.
+		for _, au := range d.lists[kAU] {
+			if adminUnitMatches(au, o) {
+				d.addMember(au, o)
 			}
 		}
 	}
@@ -287,9 +295,9 @@ func (s *Server) Mutate(m Mutation) MutationResult {
 	return res
 }
 
-// detach removes o from every group and role it is in (logging the group
-// membership changes) and drops its app role assignments; with save, they
-// are kept for a restore.
+// detach removes o from every group, role and administrative unit it is in
+// (logging the group membership changes) and drops its app role
+// assignments; with save, they are kept for a restore.
 func (d *directory) detach(o *obj, save bool) {
 	var sv savedRels
 	for _, g := range cloneList(o.memberOf) {
@@ -307,8 +315,8 @@ func (d *directory) detach(o *obj, save bool) {
 	}
 }
 
-// reattach restores what detach saved, as far as the groups, roles and
-// resources still exist.
+// reattach restores what detach saved, as far as the groups, roles,
+// administrative units and resources still exist.
 func (d *directory) reattach(o *obj) {
 	sv := o.saved
 	o.saved = nil

@@ -163,7 +163,7 @@ func selectView(sch *schema, names []string) ([]int, *gerr) {
 }
 
 // dirObjectSchemas are the types a directoryObject collection can hold.
-var dirObjectSchemas = []*schema{userSchema, groupSchema, deviceSchema, spSchema, roleSchema}
+var dirObjectSchemas = []*schema{userSchema, groupSchema, deviceSchema, spSchema, roleSchema, auSchema}
 
 // mixedView resolves $select for a directoryObject collection: each name
 // must exist on at least one of the derived types; each type shows the

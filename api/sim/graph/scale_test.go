@@ -40,6 +40,14 @@ func TestSeedScale(t *testing.T) {
 			t.Errorf("role %s has no members", r.DisplayName)
 		}
 	}
+	if len(tr.AdministrativeUnits) != 40 {
+		t.Errorf("%d administrative units, want 40", len(tr.AdministrativeUnits))
+	}
+	for _, u := range tr.AdministrativeUnits {
+		if len(tr.Members[u.ID]) == 0 {
+			t.Errorf("administrative unit %s has no members", u.DisplayName)
+		}
+	}
 	groupIDs := map[string]bool{}
 	var big []string
 	edges := 0
@@ -76,8 +84,12 @@ func TestSeedScale(t *testing.T) {
 	if len(tr.AppRoleAssignments) < 10000 || len(resources) < 100 {
 		t.Errorf("%d assignments to %d service principals", len(tr.AppRoleAssignments), len(resources))
 	}
-	t.Logf("%d memberships, %d groups ≥10k members, %d app role assignments on %d SPs, %d directory roles",
-		edges, len(big), len(tr.AppRoleAssignments), len(resources), len(tr.DirectoryRoles))
+	unitLinks := 0
+	for _, u := range tr.AdministrativeUnits {
+		unitLinks += len(tr.Members[u.ID])
+	}
+	t.Logf("%d memberships, %d groups ≥10k members, %d app role assignments on %d SPs, %d directory roles, %d administrative units with %d members",
+		edges, len(big), len(tr.AppRoleAssignments), len(resources), len(tr.DirectoryRoles), len(tr.AdministrativeUnits), unitLinks)
 
 	// Page through every user the cheap way, under Microsoft's budget.
 	ts := httptest.NewServer(s.Handler())
@@ -121,6 +133,11 @@ func TestCheapestSync(t *testing.T) {
 	for _, r := range roles {
 		roleMembers[r] = ids(t, list("/v1.0/directoryRoles/"+r+"/members?$select=id&$top=999"))
 	}
+	units := ids(t, list("/v1.0/directory/administrativeUnits?$select=id,displayName,description,visibility,membershipType&$top=999"))
+	unitMembers := map[string][]string{}
+	for _, u := range units {
+		unitMembers[u] = ids(t, list("/v1.0/directory/administrativeUnits/"+u+"/members?$select=id&$top=999"))
+	}
 	org := list("/v1.0/organization")
 
 	eq := func(what string, got, want []string) {
@@ -143,6 +160,10 @@ func TestCheapestSync(t *testing.T) {
 	eq("directory roles", roles, objIDs(tr.DirectoryRoles))
 	for _, r := range roles {
 		eq("role members", roleMembers[r], tr.Members[r])
+	}
+	eq("administrative units", units, objIDs(tr.AdministrativeUnits))
+	for _, u := range units {
+		eq("unit members", unitMembers[u], tr.Members[u])
 	}
 	if len(org) != 1 {
 		t.Errorf("%d organizations", len(org))

@@ -184,7 +184,7 @@ func costPattern(path string) string {
 func isKey(prev, seg string) bool {
 	switch strings.ToLower(prev) {
 	case "users", "groups", "devices", "applications", "serviceprincipals", "directoryroles",
-		"roledefinitions", "organization", "oauth2permissiongrants", "domains", "contracts":
+		"roledefinitions", "organization", "oauth2permissiongrants", "domains", "contracts", "administrativeunits":
 		ls := strings.ToLower(seg)
 		return ls != "delta" && ls != "delta()" && !strings.HasPrefix(ls, "microsoft.graph.")
 	}

@@ -38,8 +38,12 @@ type Truth struct {
 	ServicePrincipals []Object
 	DirectoryRoles    []Object
 	RoleDefinitions   []Object
-	// Members maps each group and directory role id to its direct members'
-	// ids (users, groups, devices, service principals), in listing order.
+	// AdministrativeUnits are the tenant's administrative units
+	// (#microsoft.graph.administrativeUnit).
+	AdministrativeUnits []Object
+	// Members maps each group, directory role and administrative unit id to
+	// its direct members' ids (users, groups, devices, service principals),
+	// in listing order.
 	Members map[string][]string
 	// AppRoleAssignments holds every assignment (each is both an entry of
 	// its principal's appRoleAssignments and of its resource's
@@ -72,7 +76,8 @@ func (s *Server) Truth() Truth {
 	t.ServicePrincipals = conv(d.lists[kSP])
 	t.DirectoryRoles = conv(d.lists[kRole])
 	t.RoleDefinitions = conv(d.lists[kRoleDef])
-	for _, k := range []kind{kGroup, kRole} {
+	t.AdministrativeUnits = conv(d.lists[kAU])
+	for _, k := range []kind{kGroup, kRole, kAU} {
 		for _, g := range d.lists[k] {
 			ids := make([]string, len(g.members))
 			for i, m := range g.members {
@@ -97,8 +102,9 @@ func (s *Server) Truth() Truth {
 	return t
 }
 
-// MemberOf inverts Members: object id → ids of the groups and directory
-// roles it is a direct member of.
+// MemberOf inverts Members: object id → ids of the groups, directory roles
+// and administrative units it is a direct member of (what its memberOf
+// lists).
 func (t Truth) MemberOf() map[string][]string {
 	out := map[string][]string{}
 	for g, ms := range t.Members {
@@ -128,10 +134,11 @@ type Plan struct {
 // devices, applications, service principals, role definitions), groups
 // and their memberships through one groups/delta query with
 // $select=…,members (200 groups and 500 member links a page), directory
-// roles and their members, the organization, and one appRoleAssignedTo
-// listing per service principal (users' and groups' appRoleAssignments and
-// memberOf are their inverses: no per-user calls). Pages the server
-// shortens add a few calls: this is a lower bound.
+// roles and their members, administrative units and their members, the
+// organization, and one appRoleAssignedTo listing per service principal
+// (users' and groups' appRoleAssignments and memberOf are their inverses:
+// no per-user calls). Pages the server shortens add a few calls: this is a
+// lower bound.
 func CheapestPlan(t Truth) Plan {
 	var p Plan
 	pages := func(n, size int) int { return max(1, (n+size-1)/size) }
@@ -161,6 +168,12 @@ func CheapestPlan(t Truth) Plan {
 		roleCalls += pages(len(t.Members[r.ID]), maxPageSize)
 	}
 	add("GET /v1.0/directoryRoles/{id}/members?$select=…&$top=999", roleCalls, Cost("GET", "/v1.0/directoryRoles/x/members?$select=id&$top=999"))
+	add("GET /v1.0/directory/administrativeUnits?$select=…&$top=999", pages(len(t.AdministrativeUnits), maxPageSize), Cost("GET", "/v1.0/directory/administrativeUnits?$select=id&$top=999"))
+	unitCalls := 0
+	for _, u := range t.AdministrativeUnits {
+		unitCalls += pages(len(t.Members[u.ID]), maxPageSize)
+	}
+	add("GET /v1.0/directory/administrativeUnits/{id}/members?$select=…&$top=999", unitCalls, Cost("GET", "/v1.0/directory/administrativeUnits/x/members?$select=id&$top=999"))
 	add("GET /v1.0/organization", 1, Cost("GET", "/v1.0/organization"))
 	return p
 }
