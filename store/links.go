@@ -41,9 +41,14 @@ type LinkOp struct {
 	// Reset drops From's links that were written in an earlier generation
 	// before Add is applied: a full listing of From's links arriving in
 	// one or more parts of the same generation replaces the old listing.
-	Reset  bool
-	Add    []Link // To, ID and Data of each link (From is ignored)
-	Remove []Link // To and ID of each link to remove
+	Reset bool
+	// Replace says Add is From's complete listing: links not in it are
+	// deleted, links already stored with the same data are left as they
+	// are (nothing is rewritten when nothing changed), the others are
+	// written. Remove is ignored.
+	Replace bool
+	Add     []Link // To, ID and Data of each link (From is ignored)
+	Remove  []Link // To and ID of each link to remove
 	// DeferInverse writes only the forward side and marks the inverse
 	// pending until RebuildInverse: a full listing of a large relation is
 	// written in key order once at its end instead of scattering inverse
@@ -234,6 +239,9 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 			}
 		}
 	}
+	if op.Replace {
+		return l.replace(op, gen, fw, inv)
+	}
 	for _, r := range op.Remove {
 		if err := l.deleteLink(fw, inv, linkKey(op.From, r.To, r.ID)); err != nil {
 			return err
@@ -244,6 +252,52 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 			return fmt.Errorf("relation %s of %q: bad link target %q", op.Rel, op.From, a.To)
 		}
 		if err := fw.Put(linkKey(op.From, a.To, a.ID), linkValue(gen, op.FromData, a.Data)); err != nil {
+			return fmt.Errorf("relation %s: %w", op.Rel, err)
+		}
+		if inv != nil {
+			if err := inv.Put(linkKey(a.To, op.From, a.ID), linkValue(gen, a.Data, op.FromData)); err != nil {
+				return fmt.Errorf("relation %s: %w", op.Inverse, err)
+			}
+		}
+	}
+	return nil
+}
+
+// replace makes From's links exactly op.Add, writing only what differs.
+func (l *linkBuckets) replace(op LinkOp, gen uint64, fw, inv *bolt.Bucket) error {
+	want := make(map[string]Link, len(op.Add))
+	for _, a := range op.Add {
+		if a.To == "" || bytes.IndexByte([]byte(a.To), 0) >= 0 || bytes.IndexByte([]byte(a.ID), 0) >= 0 {
+			return fmt.Errorf("relation %s of %q: bad link target %q", op.Rel, op.From, a.To)
+		}
+		want[string(linkKey(op.From, a.To, a.ID))] = a
+	}
+	prefix := append([]byte(op.From), 0)
+	var stale [][]byte
+	c := fw.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		a, ok := want[string(k)]
+		if !ok {
+			stale = append(stale, slices.Clone(k))
+			continue
+		}
+		if _, fromData, data, err := splitLinkValue(v); err == nil && bytes.Equal(fromData, op.FromData) && bytes.Equal(data, a.Data) {
+			delete(want, string(k)) // stored as it is
+		}
+	}
+	for _, k := range stale {
+		if err := l.deleteLink(fw, inv, k); err != nil {
+			return err
+		}
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		a := want[k]
+		if err := fw.Put([]byte(k), linkValue(gen, op.FromData, a.Data)); err != nil {
 			return fmt.Errorf("relation %s: %w", op.Rel, err)
 		}
 		if inv != nil {

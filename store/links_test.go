@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // linkSet renders the links of every from in rel as "from>to#id=data",
@@ -220,4 +222,45 @@ func TestDeferredInverseIsRebuiltInOrder(t *testing.T) {
 	if got := linkSet(t, s, "memberOf"); len(got) != 4 {
 		t.Fatalf("memberOf after a no-op rebuild = %q", got)
 	}
+}
+
+func TestReplaceWritesOnlyWhatChanged(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	replace := func(gen uint64, to ...string) {
+		t.Helper()
+		op := LinkOp{Rel: "members", Inverse: "memberOf", From: "r1", FromData: []byte("directoryRole"), Replace: true, Add: add(to...)}
+		if err := s.WriteLinks(ctx, "c", gen, []LinkOp{op}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gens := func() map[string]uint64 {
+		out := map[string]uint64{}
+		err := s.db.View(func(tx *bolt.Tx) error {
+			return connBucket(tx, "c").Bucket([]byte(linksBucketName)).Bucket([]byte("members")).ForEach(func(k, v []byte) error {
+				g, _, _, err := splitLinkValue(v)
+				_, to, _, _ := splitLinkKey(k)
+				out[to] = g
+				return err
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	replace(1, "u1", "u2")
+	replace(2, "u2", "u3")
+	if got, want := linkSet(t, s, "memberOf"), []string{"u2>r1=directoryRole", "u3>r1=directoryRole"}; !slices.Equal(got, want) {
+		t.Fatalf("memberOf = %q, want %q", got, want)
+	}
+	// u2 was not rewritten (still generation 1); u3 is new.
+	if g := gens(); g["u2"] != 1 || g["u3"] != 2 || len(g) != 2 {
+		t.Fatalf("generations %v", g)
+	}
+	replace(3)
+	if got := linkSet(t, s, "members"); len(got) != 0 {
+		t.Fatalf("an empty listing left %q", got)
+	}
+	mustCheck(t, s)
 }

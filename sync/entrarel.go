@@ -240,7 +240,7 @@ func directoryRoleMembers(ctx context.Context, c *graph.Client, p *rawPage) erro
 	return listEach(ctx, c, roles,
 		func(id string) string { return "/directoryRoles/" + url.PathEscape(id) + "/members?$select=id" },
 		func(role string, items []json.RawMessage) error {
-			op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: role, FromData: []byte("directoryRole"), Reset: true}
+			op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: role, FromData: []byte("directoryRole"), Replace: true}
 			for _, it := range items {
 				var m memberEntry
 				if err := json.Unmarshal(it, &m); err != nil || m.ID == "" {
@@ -265,7 +265,7 @@ func adminUnitMembers(ctx context.Context, c *graph.Client, p *rawPage) error {
 			return "/directory/administrativeUnits/" + url.PathEscape(id) + "/members?$select=id&$top=999"
 		},
 		func(unit string, items []json.RawMessage) error {
-			op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: unit, FromData: []byte("administrativeUnit"), Reset: true}
+			op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: unit, FromData: []byte("administrativeUnit"), Replace: true}
 			for _, it := range items {
 				var m memberEntry
 				if err := json.Unmarshal(it, &m); err != nil || m.ID == "" {
@@ -291,7 +291,7 @@ func appRoleAssignedTo(ctx context.Context, c *graph.Client, p *rawPage) error {
 			return "/servicePrincipals/" + url.PathEscape(id) + "/appRoleAssignedTo?$select=" + assignmentSelect + "&$top=999"
 		},
 		func(sp string, items []json.RawMessage) error {
-			op := store.LinkOp{Rel: relations.AppRoleAssignedTo, Inverse: relations.AppRoleAssignments, From: sp, Reset: true}
+			op := store.LinkOp{Rel: relations.AppRoleAssignedTo, Inverse: relations.AppRoleAssignments, From: sp, Replace: true}
 			for _, it := range items {
 				var a struct {
 					ID          string `json:"id"`

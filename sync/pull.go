@@ -226,6 +226,12 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 		} else if mode == ModeDelta {
 			next.DeltaLink = st.DeltaLink // kept until the round's new link arrives
 		}
+		if mode == ModeDelta {
+			// A delta round's links are changes: nothing to reset.
+			for i := range f.page.links {
+				f.page.links[i].Reset = false
+			}
+		}
 		if mode == ModeFull && len(s.deferInverse) > 0 {
 			for i := range f.page.links {
 				if slices.Contains(s.deferInverse, f.page.links[i].Rel) {
