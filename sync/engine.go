@@ -22,6 +22,7 @@ import (
 // Connector states as the seeds name them.
 const (
 	StateRegistered         = "Registered"
+	StateScheduled          = "Scheduled"
 	StateProcessing         = "Processing"
 	StateProcessed          = "Processed"
 	StatePartiallyProcessed = "Partially Processed"

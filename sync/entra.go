@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 
 	"qtc/api/graph"
 	"qtc/store"
@@ -50,6 +49,17 @@ type EntraConnector struct {
 	// Manual: never synced automatically, only when named (seed 003's
 	// "Require Manual Sync").
 	Manual bool
+	// CABundle is a PEM file of CA certificates trusted besides the
+	// system's (a TLS-inspecting proxy's root); empty for none.
+	CABundle string
+	// Description is free text shown with the connector (seed 003: at
+	// most 180 characters; seed 002: at most 164).
+	Description string
+	// Schedule is when the connector syncs by itself (zero: only by hand).
+	Schedule Schedule
+	// AssetTags are the Qualys asset tags a host must all have to be
+	// included (seed 002, devices connector only; empty: every host).
+	AssetTags []string
 }
 
 var (
@@ -86,7 +96,19 @@ func (c EntraConnector) Validate() error {
 	if _, ok := Baselines[c.Baseline]; c.Baseline != "" && !ok {
 		return fmt.Errorf("--baseline %q is not weekly, fortnightly, triweekly or monthly", c.Baseline)
 	}
-	return nil
+	if err := CheckCABundle(c.CABundle); err != nil {
+		return err
+	}
+	if err := checkDescription(c.Kind, c.Description); err != nil {
+		return err
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		return err
+	}
+	if len(c.AssetTags) > 0 && c.Kind != KindEntraDevices {
+		return errors.New("--asset-tags applies to entra-devices connectors only (seed 002)")
+	}
+	return checkAssetTags(c.AssetTags)
 }
 
 // cloud resolves the cloud and any custom endpoints.
@@ -109,67 +131,91 @@ func (c EntraConnector) cloud() (graph.Cloud, error) {
 }
 
 // SaveEntra validates and stores an Entra ID connector, sealing its secret.
+// An existing connector of the same name is updated in place (its synced
+// data is kept).
 func (e *Engine) SaveEntra(ctx context.Context, c EntraConnector) (store.Connector, error) {
 	if err := c.Validate(); err != nil {
 		return store.Connector{}, err
 	}
-	sealed, err := e.Vault.Seal([]byte(c.ClientSecret), SecretAAD(c.Name, SealedClientSecret))
-	if err != nil {
-		return store.Connector{}, fmt.Errorf("seal client secret: %w", err)
+	return e.saveConnector(ctx, c.Name, c.Kind, c.settings(), SealedClientSecret, c.ClientSecret, false)
+}
+
+// UpdateEntra changes an existing Entra ID connector (the CLI's `connector
+// edit`, the TUI's edit form): an empty ClientSecret keeps the sealed one.
+func (e *Engine) UpdateEntra(ctx context.Context, c EntraConnector) (store.Connector, error) {
+	v := c
+	if v.ClientSecret == "" {
+		v.ClientSecret = "unchanged" // kept: only the other fields need checking
 	}
-	now := time.Now().UTC()
-	conn, err := e.Store.Connector(ctx, c.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		conn = store.Connector{Name: c.Name, Kind: c.Kind, CreatedAt: now}
-	case err != nil:
-		return store.Connector{}, err
-	case conn.Kind != c.Kind:
-		return store.Connector{}, fmt.Errorf("connector %s already exists as a %s connector", c.Name, conn.Kind)
-	}
-	conn.Settings = map[string]string{SettingTenantID: c.TenantID, SettingClientID: c.ClientID}
-	for k, v := range map[string]string{SettingCloud: c.Cloud, SettingLoginURL: c.LoginURL, SettingGraphURL: c.GraphURL,
-		SettingTokenVersion: c.Token, SettingScope: c.Scope, SettingBaseline: c.Baseline} {
-		if v != "" {
-			conn.Settings[k] = v
-		}
-	}
-	for k, on := range map[string]bool{SettingRetainDelta: c.RetainDelta, SettingManual: c.Manual} {
-		if on {
-			conn.Settings[k] = "true"
-		}
-	}
-	conn.Sealed = map[string]string{SealedClientSecret: sealed}
-	conn.UpdatedAt = now
-	if err := e.Store.PutConnector(ctx, conn); err != nil {
+	if err := v.Validate(); err != nil {
 		return store.Connector{}, err
 	}
-	return conn, nil
+	return e.saveConnector(ctx, c.Name, c.Kind, c.settings(), SealedClientSecret, c.ClientSecret, true)
+}
+
+// settings are every stored (non-secret) setting of the connector, empty
+// values included: they are the settings an Entra ID connector owns.
+func (c EntraConnector) settings() map[string]string {
+	m := map[string]string{SettingTenantID: c.TenantID, SettingClientID: c.ClientID, SettingCloud: c.Cloud,
+		SettingLoginURL: c.LoginURL, SettingGraphURL: c.GraphURL, SettingTokenVersion: c.Token, SettingScope: c.Scope,
+		SettingBaseline: c.Baseline, SettingCABundle: c.CABundle, SettingDescription: c.Description,
+		SettingAssetTags: strings.Join(c.AssetTags, ","), SettingRetainDelta: boolSetting(c.RetainDelta), SettingManual: boolSetting(c.Manual)}
+	return withSchedule(m, c.Schedule)
+}
+
+// EntraConnectorOf reads an Entra ID connector's configuration back from
+// the store, without its secret (ClientSecret is empty).
+func EntraConnectorOf(conn store.Connector) (EntraConnector, error) {
+	if conn.Kind != KindEntra && conn.Kind != KindEntraDevices {
+		return EntraConnector{}, fmt.Errorf("connector %s is a %s connector, not entra or entra-devices", conn.Name, conn.Kind)
+	}
+	set := conn.Settings
+	c := EntraConnector{Kind: conn.Kind, Name: conn.Name, TenantID: set[SettingTenantID], ClientID: set[SettingClientID],
+		Cloud: set[SettingCloud], LoginURL: set[SettingLoginURL], GraphURL: set[SettingGraphURL], Token: set[SettingTokenVersion],
+		Scope: set[SettingScope], Baseline: set[SettingBaseline], RetainDelta: RetainsDelta(conn), Manual: Manual(conn),
+		CABundle: set[SettingCABundle], Description: set[SettingDescription], AssetTags: AssetTags(conn)}
+	var err error
+	c.Schedule, err = ScheduleOf(conn)
+	return c, err
 }
 
 // GraphClient builds the Graph client of an Entra ID connector.
 func (e *Engine) GraphClient(conn store.Connector) (*graph.Client, error) {
+	cfg, err := e.graphConfig(conn)
+	if err != nil {
+		return nil, err
+	}
+	return graph.New(cfg)
+}
+
+// graphConfig is the client configuration of an Entra ID connector: its
+// opened secret and an HTTP client that trusts its CA bundle, if any.
+func (e *Engine) graphConfig(conn store.Connector) (graph.Config, error) {
 	sealed, ok := conn.Sealed[SealedClientSecret]
 	if !ok {
-		return nil, fmt.Errorf("connector %s has no client secret set", conn.Name)
+		return graph.Config{}, fmt.Errorf("connector %s has no client secret set", conn.Name)
 	}
 	secret, err := e.Vault.Open(sealed, SecretAAD(conn.Name, SealedClientSecret))
 	if err != nil {
-		return nil, fmt.Errorf("connector %s: open client secret: %w", conn.Name, err)
+		return graph.Config{}, fmt.Errorf("connector %s: open client secret: %w", conn.Name, err)
 	}
 	ec := EntraConnector{Cloud: conn.Settings[SettingCloud], LoginURL: conn.Settings[SettingLoginURL], GraphURL: conn.Settings[SettingGraphURL]}
 	cl, err := ec.cloud()
 	if err != nil {
-		return nil, err
+		return graph.Config{}, err
 	}
 	tok := graph.TokenV1
 	if conn.Settings[SettingTokenVersion] == "v2" {
 		tok = graph.TokenV2
 	}
-	return graph.New(graph.Config{
+	hc, err := e.httpClientFor(conn, graphHTTPTimeout)
+	if err != nil {
+		return graph.Config{}, err
+	}
+	return graph.Config{
 		TenantID: conn.Settings[SettingTenantID], ClientID: conn.Settings[SettingClientID], ClientSecret: string(secret),
-		Cloud: cl, Token: tok, HTTPClient: e.HTTPClient, Logger: e.logger(),
-	})
+		Cloud: cl, Token: tok, HTTPClient: hc, Logger: e.logger(),
+	}, nil
 }
 
 // errStaleLink reports a saved next or delta link that no longer applies.

@@ -31,27 +31,41 @@ func SecretAAD(connector, field string) string {
 // QualysClient builds the API client of a Qualys connector, opening its
 // sealed password.
 func (e *Engine) QualysClient(conn store.Connector) (*qualys.Client, error) {
+	cfg, err := e.qualysConfig(conn)
+	if err != nil {
+		return nil, err
+	}
+	return qualys.New(cfg)
+}
+
+// qualysConfig is the client configuration of a Qualys connector: its
+// opened password and an HTTP client that trusts its CA bundle, if any.
+func (e *Engine) qualysConfig(conn store.Connector) (qualys.Config, error) {
 	if conn.Kind != KindQualys {
-		return nil, fmt.Errorf("connector %s is a %s connector, not qualys", conn.Name, conn.Kind)
+		return qualys.Config{}, fmt.Errorf("connector %s is a %s connector, not qualys", conn.Name, conn.Kind)
 	}
 	sealed, ok := conn.Sealed[SealedPassword]
 	if !ok {
-		return nil, fmt.Errorf("connector %s has no password set; run: qtc connector add qualys %s …", conn.Name, conn.Name)
+		return qualys.Config{}, fmt.Errorf("connector %s has no password set; run: qtc connector add qualys %s …", conn.Name, conn.Name)
 	}
 	if e.Vault == nil {
-		return nil, fmt.Errorf("connector %s: no secret vault configured", conn.Name)
+		return qualys.Config{}, fmt.Errorf("connector %s: no secret vault configured", conn.Name)
 	}
 	pw, err := e.Vault.Open(sealed, SecretAAD(conn.Name, SealedPassword))
 	if err != nil {
-		return nil, fmt.Errorf("connector %s: open password: %w", conn.Name, err)
+		return qualys.Config{}, fmt.Errorf("connector %s: open password: %w", conn.Name, err)
 	}
-	return qualys.New(qualys.Config{
+	hc, err := e.httpClientFor(conn, qualysHTTPTimeout)
+	if err != nil {
+		return qualys.Config{}, err
+	}
+	return qualys.Config{
 		GatewayURL: conn.Settings[SettingGatewayURL],
 		Username:   conn.Settings[SettingUsername],
 		Password:   string(pw),
-		HTTPClient: e.HTTPClient,
+		HTTPClient: hc,
 		Logger:     e.logger(),
-	})
+	}, nil
 }
 
 func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
@@ -119,6 +133,14 @@ type QualysConnector struct {
 	Resources string
 	Baseline  string
 	Retention string
+	// CABundle is a PEM file of CA certificates trusted besides the
+	// system's (a TLS-inspecting proxy's root); empty for none.
+	CABundle string
+	// Description is free text shown with the connector (at most 180
+	// characters, as seed 003's).
+	Description string
+	// Schedule is when the connector syncs by itself (zero: only by hand).
+	Schedule Schedule
 }
 
 // Resolve fills GatewayURL (and APIURL) from Platform or APIURL. Explicit
@@ -182,16 +204,36 @@ func (q QualysConnector) Validate() error {
 	if _, err := ParseRetention(q.Retention); err != nil {
 		return err
 	}
-	return nil
+	if err := CheckCABundle(q.CABundle); err != nil {
+		return err
+	}
+	if err := checkDescription(KindQualys, q.Description); err != nil {
+		return err
+	}
+	return q.Schedule.Validate()
 }
 
-// settings are the connector's stored (non-secret) settings.
+// settings are every stored (non-secret) setting of the connector, empty
+// values included: they are the settings a Qualys connector owns.
 func (q QualysConnector) settings() map[string]string {
-	s := map[string]string{SettingGatewayURL: q.GatewayURL, SettingUsername: q.Username}
-	for k, v := range map[string]string{SettingAPIURL: q.APIURL, SettingResources: q.Resources, SettingBaseline: q.Baseline, SettingRetention: q.Retention} {
-		if v != "" {
-			s[k] = v
-		}
+	m := map[string]string{SettingGatewayURL: q.GatewayURL, SettingUsername: q.Username, SettingAPIURL: q.APIURL,
+		SettingResources: q.Resources, SettingBaseline: q.Baseline, SettingRetention: q.Retention,
+		SettingCABundle: q.CABundle, SettingDescription: q.Description}
+	return withSchedule(m, q.Schedule)
+}
+
+// QualysConnectorOf reads a Qualys connector's configuration back from the
+// store, without its password (Password is empty; Platform is empty, its
+// URLs are set).
+func QualysConnectorOf(conn store.Connector) (QualysConnector, error) {
+	if conn.Kind != KindQualys {
+		return QualysConnector{}, fmt.Errorf("connector %s is a %s connector, not qualys", conn.Name, conn.Kind)
 	}
-	return s
+	set := conn.Settings
+	q := QualysConnector{Name: conn.Name, APIURL: set[SettingAPIURL], GatewayURL: set[SettingGatewayURL], Username: set[SettingUsername],
+		Resources: set[SettingResources], Baseline: set[SettingBaseline], Retention: set[SettingRetention],
+		CABundle: set[SettingCABundle], Description: set[SettingDescription]}
+	var err error
+	q.Schedule, err = ScheduleOf(conn)
+	return q, err
 }

@@ -82,6 +82,12 @@ func (h *harness) run(cmd tea.Cmd) {
 		if n > 9990 {
 			h.t.Logf("msg %T %+v", m, m)
 		}
+		if v := reflect.ValueOf(m); m != nil && v.Kind() == reflect.Slice && v.Type().ConvertibleTo(cmdSlice) {
+			// tea.Sequence: its commands in order, before anything queued.
+			seq := v.Convert(cmdSlice).Interface().([]tea.Cmd)
+			queue = append(append([]tea.Cmd(nil), seq...), queue...)
+			continue
+		}
 		switch msg := m.(type) {
 		case nil:
 		case tea.BatchMsg:
@@ -127,6 +133,12 @@ func keyPress(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "end":
 		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "left":
+		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "right":
+		return tea.KeyPressMsg{Code: tea.KeyRight}
 	case "ctrl+r":
 		return tea.KeyPressMsg{Code: 'r', Mod: tea.ModCtrl}
 	}

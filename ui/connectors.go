@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -22,8 +23,11 @@ type connectorsScreen struct {
 	loaded bool
 }
 
-var connectorKeys = struct{ Open key.Binding }{
+var connectorKeys = struct{ Open, Test, New, Edit key.Binding }{
 	Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "browse")),
+	Test: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test connection")),
+	New:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new connector")),
+	Edit: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit / rotate secret")),
 }
 
 func newConnectorsScreen(e *env) *connectorsScreen {
@@ -32,6 +36,8 @@ func newConnectorsScreen(e *env) *connectorsScreen {
 		{Title: "KIND", MinWidth: 6, MaxWidth: 13},
 		{Title: "STATE", MinWidth: 10, MaxWidth: 19},
 		{Title: "LAST SYNC", MinWidth: 9, MaxWidth: 16},
+		{Title: "NEXT RUN", MinWidth: 8, MaxWidth: 12},
+		{Title: "NEXT BASELINE", MinWidth: 8, MaxWidth: 13},
 		{Title: "RECORDS", MinWidth: 8, MaxWidth: 9, Align: vlist.AlignRight},
 		{Title: "ENDPOINT", MinWidth: 10, Flex: 2},
 	}
@@ -68,7 +74,7 @@ func (c *connectorsScreen) load() tea.Cmd {
 				total += n
 			}
 			rows = append(rows, vlist.Row{ID: conn.Name, Cells: []string{
-				conn.Name, conn.Kind, s.State, last, commas(total), qsync.Endpoint(conn),
+				conn.Name, conn.Kind, s.State, last, ahead(s.NextRun, "-"), ahead(s.NextBaseline, "next sync"), commas(total), qsync.Endpoint(conn),
 			}})
 		}
 		return connectorsMsg{seq: seq, rows: rows}
@@ -99,6 +105,40 @@ func (c *connectorsScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				return c, func() tea.Msg { return selectConnectorMsg{name: name} }
 			}
 			return c, nil
+		case key.Matches(msg, connectorKeys.Test):
+			if row, ok := c.list.Selected(); ok {
+				return c, push(newTestConnScreen(c.env, row.ID))
+			}
+			return c, nil
+		case key.Matches(msg, connectorKeys.New):
+			e := c.env
+			return c, func() tea.Msg {
+				conns, err := e.store.Connectors(e.ctx)
+				if err != nil {
+					return statusMsg{text: err.Error(), err: true}
+				}
+				taken := map[string]bool{}
+				for _, conn := range conns {
+					taken[conn.Name] = true
+				}
+				return pushMsg{newConnectorForm(e, "", taken)}
+			}
+		case key.Matches(msg, connectorKeys.Edit):
+			row, ok := c.list.Selected()
+			if !ok {
+				return c, nil
+			}
+			e, name := c.env, row.ID
+			return c, func() tea.Msg {
+				conn, err := e.store.Connector(e.ctx, name)
+				if err == nil {
+					var f *connectorForm
+					if f, err = newConnectorEditForm(e, conn); err == nil {
+						return pushMsg{f}
+					}
+				}
+				return statusMsg{text: err.Error(), err: true}
+			}
 		case key.Matches(msg, keys.Back):
 			return c, pop
 		}
@@ -115,13 +155,33 @@ func (c *connectorsScreen) View(width, height int) string {
 	case c.err != nil:
 		foot = st.Error.Render("error: " + c.err.Error())
 	case c.loaded && c.n == 0:
-		foot = st.Dim.Render("no connectors yet — add one: qtc connector add qualys NAME --gateway-url URL --username U (or run qtc demo)")
+		foot = st.Dim.Render("no connectors yet — n adds one (or qtc connector add …, or run qtc demo)")
 	default:
-		foot = st.Dim.Render(fmt.Sprintf("%d connectors · enter browses · ctrl+r syncs the current one", c.n))
+		foot = st.Dim.Render(fmt.Sprintf("%d connectors · enter browses · n new · e edit · t tests the connection · ctrl+r syncs the current one", c.n))
 	}
 	return fit(strings.TrimRight(c.list.View(), "\n")+"\n"+foot, width, height)
 }
 
-func (c *connectorsScreen) Crumb() string       { return "connectors" }
-func (c *connectorsScreen) Keys() []key.Binding { return []key.Binding{connectorKeys.Open, keys.Sync} }
-func (c *connectorsScreen) Capturing() bool     { return false }
+func (c *connectorsScreen) Crumb() string { return "connectors" }
+func (c *connectorsScreen) Keys() []key.Binding {
+	return []key.Binding{connectorKeys.Open, connectorKeys.New, connectorKeys.Edit, connectorKeys.Test, keys.Sync}
+}
+func (c *connectorsScreen) Capturing() bool { return false }
+
+// ahead shows a coming time like ago shows a past one: "in 5m", "in 3h",
+// "in 2d"; "due" once it has passed; none when zero.
+func ahead(t time.Time, none string) string {
+	d := time.Until(t)
+	switch {
+	case t.IsZero():
+		return none
+	case d <= 0:
+		return "due"
+	case d < time.Hour:
+		return fmt.Sprintf("in %dm", int(d.Minutes())+1)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("in %dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("in %dd", int(d.Hours()/24))
+	}
+}

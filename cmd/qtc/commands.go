@@ -13,6 +13,7 @@ import (
 
 	"qtc/api/sim"
 	graphsim "qtc/api/sim/graph"
+	"qtc/store"
 	qsync "qtc/sync"
 	"qtc/sync/export"
 	"qtc/ui"
@@ -221,6 +222,7 @@ func (c *cli) runTUI(pos []string) error {
 
 func connectorCommand() *command {
 	var q qsync.QualysConnector
+	var qx extraFlags
 	return &command{
 		name:    "connector",
 		summary: "Configure connectors.",
@@ -233,19 +235,17 @@ func connectorCommand() *command {
 					args:    "NAME",
 					summary: "Add or update a Qualys TotalCloud connector. The password comes from $QTC_PASSWORD or a masked prompt, never a flag; it is stored encrypted.",
 					flags: func(fs *flag.FlagSet) {
-						fs.StringVar(&q.Platform, "platform", "", "Qualys platform `ID`: US1–US4, EU1–EU3, IN1, CA1, AE1, UK1, AU1, KSA1")
-						fs.StringVar(&q.APIURL, "api-url", "", "the account's API server `URL` (e.g. qualysapi.qg1.apps.qualys.co.uk); the platform is derived from it")
-						fs.StringVar(&q.GatewayURL, "gateway-url", "", "Qualys gateway `URL` (overrides the platform's), e.g. https://gateway.qg1.apps.qualys.com")
-						fs.StringVar(&q.Username, "username", "", "Qualys API `user` name")
-						fs.StringVar(&q.Resources, "resources", "", "resource `types` to sync, comma-separated {cloud}/{TYPE} (default: the eight Azure CIEM types and aws/EC2_INSTANCE; \"none\" for none)")
-						fs.StringVar(&q.Baseline, "baseline", "", "full-pull `cadence` of resource types: weekly (default), fortnightly, triweekly, monthly")
-						fs.StringVar(&q.Retention, "retention", "", "keep records gone from the source, marked removed, for this `long` (default 30d)")
+						registerQualysFlags(fs, &q, &qx)
 					},
 					run: func(c *cli, pos []string) error {
 						if err := needArgs(pos, 1, "connector NAME"); err != nil {
 							return err
 						}
 						q.Name = pos[0]
+						var err error
+						if q.Schedule, err = qx.parseSchedule(time.Now()); err != nil {
+							return err
+						}
 						q.Password = "x" // validate the flags before prompting
 						if err := q.Resolve(); err != nil {
 							return &usageError{err: err}
@@ -263,14 +263,19 @@ func connectorCommand() *command {
 							return err
 						}
 						defer eng.Store.Close()
-						if _, err := eng.SaveQualys(c.ctx, q); err != nil {
+						saved, err := eng.SaveQualys(c.ctx, q)
+						if err != nil {
 							return err
 						}
 						fmt.Fprintf(c.stdout, "connector %s saved (password encrypted); sync it with: qtc sync %s\n", q.Name, q.Name)
+						c.printSchedule(q.Schedule, qsync.Manual(saved))
 						return nil
 					},
 				}, entraAddCommand(qsync.KindEntra), entraAddCommand(qsync.KindEntraDevices)},
 			},
+			connectorEditCommand(),
+			connectorDeleteCommand(),
+			connectorTestCommand(),
 			{
 				name:    "list",
 				summary: "List connectors with their state, last sync and record counts.",
@@ -292,7 +297,7 @@ func connectorCommand() *command {
 						return nil
 					}
 					tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tLAST SYNC\tRECORDS\tENDPOINT")
+					fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tLAST SYNC\tNEXT RUN\tNEXT BASELINE\tRECORDS\tENDPOINT")
 					for _, conn := range conns {
 						s, err := eng.ConnectorStatus(c.ctx, conn)
 						if err != nil {
@@ -306,8 +311,8 @@ func connectorCommand() *command {
 						for _, t := range sortedKeys(s.Records) {
 							counts = append(counts, fmt.Sprintf("%s=%d", t, s.Records[t]))
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", conn.Name, conn.Kind, s.State, last,
-							strings.Join(counts, " "), qsync.Endpoint(conn))
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", conn.Name, conn.Kind, s.State, last,
+							whenNext(s.NextRun, "-"), whenNext(s.NextBaseline, "next sync"), strings.Join(counts, " "), qsync.Endpoint(conn))
 					}
 					return tw.Flush()
 				},
@@ -340,17 +345,21 @@ func (c *cli) readSecret(env, prompt string) (string, error) {
 }
 
 func syncCommand() *command {
-	var full bool
+	var full, due bool
 	return &command{
 		name:    "sync",
 		args:    "[NAME]",
-		summary: "Pull every page of the connector's data into the store (resumes an interrupted pull unless --full). Without NAME, every connector except those that require manual sync.",
+		summary: "Pull every page of the connector's data into the store (resumes an interrupted pull unless --full). Without NAME, every connector except those that require manual sync; with --due, only those whose schedule is due (for cron or a systemd timer).",
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&full, "full", false, "start over: ignore an interrupted pull's resume point")
+			fs.BoolVar(&due, "due", false, "sync only the connectors whose scheduled run is due, skipping those that require manual sync; quiet when none is")
 		},
 		run: func(c *cli, pos []string) error {
 			if len(pos) > 1 {
 				return needArgs(pos, 1, "connector NAME")
+			}
+			if due && len(pos) == 1 {
+				return &usageError{err: errors.New("--due syncs the connectors whose schedule is due: give no NAME")}
 			}
 			eng, err := c.engine()
 			if err != nil {
@@ -361,15 +370,16 @@ func syncCommand() *command {
 				// Named: synced even if it requires manual sync.
 				return c.syncWithProgress(eng, pos[0], qsync.Options{Full: full})
 			}
+			if due {
+				return c.syncDue(eng, qsync.Options{Full: full})
+			}
 			return c.syncAll(eng, qsync.Options{Full: full})
 		},
 	}
 }
 
 // syncAll syncs every connector that does not require manual sync, one
-// after the other, saying which it skipped. A failed connector does not stop
-// the others: with several, each failure is printed as it happens and the
-// run ends Partially Processed (exit 3) if some connectors synced.
+// after the other, saying which it skipped.
 func (c *cli) syncAll(eng *qsync.Engine, opt qsync.Options) error {
 	conns, err := eng.Store.Connectors(c.ctx)
 	if err != nil {
@@ -386,6 +396,35 @@ func (c *cli) syncAll(eng *qsync.Engine, opt qsync.Options) error {
 		fmt.Fprintln(c.stderr, "nothing synced: every connector requires manual sync")
 		return nil
 	}
+	return c.syncEach(eng, run, opt)
+}
+
+// syncDue syncs the connectors whose scheduled run is due now. It says
+// nothing when none is (cron mails what a job prints), except with -v.
+func (c *cli) syncDue(eng *qsync.Engine, opt qsync.Options) error {
+	due, manual, err := eng.DueConnectors(c.ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	if c.verbose {
+		for _, conn := range manual {
+			fmt.Fprintln(c.stderr, qsync.SkippedManual(conn.Name))
+		}
+		if len(due) == 0 {
+			fmt.Fprintln(c.stderr, "nothing due")
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	return c.syncEach(eng, due, opt)
+}
+
+// syncEach syncs the connectors one after the other. A failed connector
+// does not stop the others: with several, each failure is printed as it
+// happens and the run ends Partially Processed (exit 3) if some connectors
+// synced.
+func (c *cli) syncEach(eng *qsync.Engine, run []store.Connector, opt qsync.Options) error {
 	var failed []string
 	var last error
 	for _, conn := range run {
