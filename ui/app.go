@@ -124,14 +124,14 @@ type connStatusMsg struct {
 func (a *app) Init() tea.Cmd {
 	st := a.env.store
 	ctx := a.env.ctx
-	return func() tea.Msg {
+	return tea.Batch(func() tea.Msg {
 		conns, err := st.Connectors(ctx)
 		names := make([]string, len(conns))
 		for i, c := range conns {
 			names[i] = c.Name
 		}
 		return connectorsLoadedMsg{names: names, err: err}
-	}
+	}, dueTick())
 }
 
 // openHome opens the first screen of the current connector.
@@ -258,6 +258,19 @@ func (a *app) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, status("no connector selected: open :connectors")
 		}
 		return a, a.startSync(a.connector)
+	case dueTickMsg:
+		return a, tea.Batch(a.checkDue(), dueTick())
+	case dueMsg:
+		if msg.err != nil {
+			return a, statusErr(msg.err)
+		}
+		return a, a.startDue(msg.names)
+	case openLogsMsg:
+		if a.connector == "" {
+			return a, status("no connector selected: open :connectors")
+		}
+		s := newRunLogScreen(a.env, a.connector)
+		return a, tea.Batch(a.replace(s), a.sizeCmd(s))
 	case openChangesMsg:
 		if a.connector == "" {
 			return a, status("no connector selected: open :connectors")

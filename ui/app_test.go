@@ -34,6 +34,7 @@ type harness struct {
 func newHarness(t *testing.T, w, h int) *harness {
 	t.Helper()
 	filterDebounce = 0
+	dueCheckEvery = 0
 	dir := t.TempDir()
 	s := sim.New(sim.Options{Policies: 40, Exceptions: 250})
 	srv := httptest.NewServer(s.Handler())

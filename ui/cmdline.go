@@ -21,7 +21,7 @@ type cmdline struct {
 }
 
 // commandNames are the commands besides the record type names.
-var commandNames = []string{"connectors", "changes", "sync", "help", "quit"}
+var commandNames = []string{"connectors", "changes", "logs", "sync", "help", "quit"}
 
 func newCmdline(e *env) cmdline {
 	in := newTextInput(":", 100)
@@ -141,6 +141,8 @@ func (c *cmdline) execute(v string) tea.Cmd {
 		return func() tea.Msg { return syncCurrentMsg{} }
 	case "changes":
 		return func() tea.Msg { return openChangesMsg{} }
+	case "logs":
+		return func() tea.Msg { return openLogsMsg{} }
 	}
 	t, _ := catalog.Lookup(name)
 	return func() tea.Msg { return openTypeMsg{typ: t} }
@@ -151,7 +153,9 @@ type (
 	syncCurrentMsg struct{}
 	// openChangesMsg opens the current connector's changes screen.
 	openChangesMsg struct{}
-	openTypeMsg    struct{ typ catalog.Type }
+	// openLogsMsg opens the current connector's run log.
+	openLogsMsg struct{}
+	openTypeMsg struct{ typ catalog.Type }
 )
 
 func (c *cmdline) view(width int) string {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-
 	graphsim "qtc/api/sim/graph"
 	qsync "qtc/sync"
 )

@@ -23,7 +23,8 @@ type connectorsScreen struct {
 	loaded bool
 }
 
-var connectorKeys = struct{ Open, Test, New, Edit key.Binding }{
+var connectorKeys = struct{ Open, Test, New, Edit, Logs key.Binding }{
+	Logs: key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "run log")),
 	Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "browse")),
 	Test: key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test connection")),
 	New:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "new connector")),
@@ -110,6 +111,11 @@ func (c *connectorsScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 				return c, push(newTestConnScreen(c.env, row.ID))
 			}
 			return c, nil
+		case key.Matches(msg, connectorKeys.Logs):
+			if row, ok := c.list.Selected(); ok {
+				return c, push(newRunLogScreen(c.env, row.ID))
+			}
+			return c, nil
 		case key.Matches(msg, connectorKeys.New):
 			e := c.env
 			return c, func() tea.Msg {
@@ -157,14 +163,14 @@ func (c *connectorsScreen) View(width, height int) string {
 	case c.loaded && c.n == 0:
 		foot = st.Dim.Render("no connectors yet — n adds one (or qtc connector add …, or run qtc demo)")
 	default:
-		foot = st.Dim.Render(fmt.Sprintf("%d connectors · enter browses · n new · e edit · t tests the connection · ctrl+r syncs the current one", c.n))
+		foot = st.Dim.Render(fmt.Sprintf("%d connectors · enter browses · n new · e edit · t test · l log · ctrl+r syncs the current one", c.n))
 	}
 	return fit(strings.TrimRight(c.list.View(), "\n")+"\n"+foot, width, height)
 }
 
 func (c *connectorsScreen) Crumb() string { return "connectors" }
 func (c *connectorsScreen) Keys() []key.Binding {
-	return []key.Binding{connectorKeys.Open, connectorKeys.New, connectorKeys.Edit, connectorKeys.Test, keys.Sync}
+	return []key.Binding{connectorKeys.Open, connectorKeys.New, connectorKeys.Edit, connectorKeys.Test, connectorKeys.Logs, keys.Sync}
 }
 func (c *connectorsScreen) Capturing() bool { return false }
 

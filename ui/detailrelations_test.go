@@ -22,6 +22,7 @@ import (
 func newEntraHarness(t *testing.T, w, h int) (*harness, *graphsim.Server) {
 	t.Helper()
 	filterDebounce = 0
+	dueCheckEvery = 0
 	dir := t.TempDir()
 	s := graphsim.New(graphsim.Options{Users: 120, Groups: 10})
 	srv := httptest.NewServer(s.Handler())

@@ -43,6 +43,68 @@ func (a *app) startSync(conn string) tea.Cmd {
 	if p := a.env.syncs[conn]; p != nil && !p.done {
 		return push(newSyncScreen(a.env, conn))
 	}
+	return tea.Batch(push(newSyncScreen(a.env, conn)), a.runSync(conn))
+}
+
+// dueCheckEvery is how often the open TUI looks for connectors whose
+// schedule is due and syncs them in the background (0: never; tests).
+var dueCheckEvery = 30 * time.Second
+
+type (
+	// dueTickMsg: time to look for due connectors.
+	dueTickMsg struct{}
+	// dueMsg lists the connectors whose scheduled sync is due.
+	dueMsg struct {
+		names []string
+		err   error
+	}
+)
+
+// dueTick schedules the next look for due connectors.
+func dueTick() tea.Cmd {
+	if dueCheckEvery <= 0 {
+		return nil
+	}
+	return tea.Tick(dueCheckEvery, func(time.Time) tea.Msg { return dueTickMsg{} })
+}
+
+// checkDue asks the engine which connectors are due (Require Manual Sync
+// ones never are).
+func (a *app) checkDue() tea.Cmd {
+	eng, ctx := a.env.engine, a.env.ctx
+	return func() tea.Msg {
+		due, _, err := eng.DueConnectors(ctx, time.Now())
+		names := make([]string, len(due))
+		for i, c := range due {
+			names[i] = c.Name
+		}
+		return dueMsg{names: names, err: err}
+	}
+}
+
+// startDue starts the due syncs that are not running, in the background:
+// browsing goes on; the header and the sync screen show their progress.
+func (a *app) startDue(names []string) tea.Cmd {
+	var cmds []tea.Cmd
+	var started []string
+	for _, n := range names {
+		if p := a.env.syncs[n]; p != nil && !p.done {
+			continue
+		}
+		if a.env.engine.Running(n) {
+			continue // a sync from another process or the CLI
+		}
+		cmds = append(cmds, a.runSync(n))
+		started = append(started, n)
+	}
+	if len(started) > 0 {
+		cmds = append(cmds, status("scheduled sync started: "+strings.Join(started, ", ")+" (:sync shows it)"))
+	}
+	return tea.Batch(cmds...)
+}
+
+// runSync runs one sync in the background and listens to its progress.
+func (a *app) runSync(conn string) tea.Cmd {
 	ctx, cancel := context.WithCancel(a.env.ctx)
 	p := &syncProgress{connector: conn, started: time.Now(), events: map[string]qsync.Event{},
 		cancel: cancel, ch: make(chan qsync.Event, 64)}
@@ -54,7 +116,7 @@ func (a *app) startSync(conn string) tea.Cmd {
 		p.run, p.err = run, err
 		close(p.ch)
 	}()
-	return tea.Batch(push(newSyncScreen(a.env, conn)), listen(p))
+	return listen(p)
 }
 
 // listen waits for the next event of a running sync.

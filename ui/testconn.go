@@ -72,7 +72,7 @@ func newTestSpinner() spinner.Model { return spinner.New(spinner.WithSpinner(spi
 var testConnKeys = struct{ Back, Again, Continue key.Binding }{
 	Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel/back")),
 	Continue: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
-	Again: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "test again")),
+	Again:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "test again")),
 }
 
 // testRun is one run's state, shared by the goroutine running it and the
