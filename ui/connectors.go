@@ -34,11 +34,11 @@ var connectorKeys = struct{ Open, Test, New, Edit, Logs key.Binding }{
 func newConnectorsScreen(e *env) *connectorsScreen {
 	cols := []vlist.Column{
 		{Title: "NAME", MinWidth: 10, Flex: 1},
-		{Title: "KIND", MinWidth: 6, MaxWidth: 13},
-		{Title: "STATE", MinWidth: 10, MaxWidth: 19},
+		{Title: "KIND", MinWidth: 6, MaxWidth: 13, Flex: 1},
+		{Title: "STATE", MinWidth: 10, MaxWidth: 19, Flex: 1},
 		{Title: "LAST SYNC", MinWidth: 9, MaxWidth: 16},
 		{Title: "NEXT RUN", MinWidth: 8, MaxWidth: 12},
-		{Title: "NEXT BASELINE", MinWidth: 8, MaxWidth: 13},
+		{Title: "NEXT BASELINE", MinWidth: 8, MaxWidth: 13, Flex: 1},
 		{Title: "RECORDS", MinWidth: 8, MaxWidth: 9, Align: vlist.AlignRight},
 		{Title: "ENDPOINT", MinWidth: 10, Flex: 2},
 	}
