@@ -137,10 +137,16 @@ func (a *app) handleSync(msg tea.Msg) tea.Cmd {
 		if p == nil {
 			return nil
 		}
+		first := len(p.events) == 0
 		if _, seen := p.events[msg.ev.Stream]; !seen && msg.ev.Stream != "" {
 			p.order = append(p.order, msg.ev.Stream)
 		}
 		p.events[msg.ev.Stream] = msg.ev
+		if first || msg.ev.Phase == "done" {
+			// Live lists: the connector is Processing, then each finished
+			// stream's records are in (the connectors screen, an open list).
+			return tea.Batch(listen(p), a.forwardAll(storeChangedMsg{connector: p.connector}))
+		}
 		return listen(p)
 	case syncDoneMsg:
 		p := a.env.syncs[msg.connector]
