@@ -43,7 +43,6 @@ func TestRunLogListsRunsNewestFirstWithTheirErrors(t *testing.T) {
 	}
 }
 
-
 func TestDueConnectorsSyncInTheBackground(t *testing.T) {
 	h := newHarness(t, 120, 30)
 	ctx := context.Background()

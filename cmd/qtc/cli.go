@@ -40,6 +40,7 @@ func (c *cli) root() *command {
 			exportCommand(),
 			exceptionCommand(),
 			azureOrgCommand(),
+			keyCommand(),
 		},
 	}
 }
@@ -140,6 +141,9 @@ func (c *cli) openVault() (*vault.Vault, error) {
 			return nil, err
 		}
 		path = p
+		// The default key may live in the OS keyring (see vault.OpenAuto);
+		// an explicit --key is always a file.
+		return vault.OpenAuto(path)
 	}
 	return vault.Open(path)
 }

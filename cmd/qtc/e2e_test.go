@@ -20,6 +20,8 @@ import (
 var qtcBin string
 
 func TestMain(m *testing.M) {
+	// Tests never touch the developer's OS keyring: keys are files.
+	os.Setenv("QTC_KEYRING", "off")
 	dir, err := os.MkdirTemp("", "qtc-e2e")
 	if err != nil {
 		panic(err)
@@ -51,7 +53,7 @@ func newSandbox(t *testing.T) *sandbox {
 func (s *sandbox) env(extra ...string) []string {
 	env := []string{
 		"HOME=" + s.dir,
-		"XDG_CONFIG_HOME=" + filepath.Join(s.dir, "config"),
+		"XDG_CONFIG_HOME=" + filepath.Join(s.dir, "config"), "QTC_KEYRING=off",
 		"XDG_DATA_HOME=" + filepath.Join(s.dir, "data"),
 		"PATH=" + os.Getenv("PATH"),
 		"QTC_DB=" + s.db,
@@ -375,5 +377,28 @@ func TestEndToEndEntraConnectors(t *testing.T) {
 	data, _ := os.ReadFile(s.db)
 	if bytes.Contains(data, []byte(g["secret"])) {
 		t.Error("the client secret is in the store in plaintext")
+	}
+}
+
+func TestKeyWhereAndExport(t *testing.T) {
+	s := newSandbox(t)
+	out, errOut, code := s.run(s.env(), "key", "where")
+	if code != 0 || !strings.Contains(out, "key file "+filepath.Join(s.dir, "config", "qtc", "key")) {
+		t.Fatalf("key where: %d %q %q", code, out, errOut)
+	}
+	exported := filepath.Join(s.dir, "exported.key")
+	if out, errOut, code := s.run(s.env(), "key", "export", "--file", exported); code != 0 || !strings.Contains(out, "written to "+exported) {
+		t.Fatalf("key export: %d %q %q", code, out, errOut)
+	}
+	a, _ := os.ReadFile(exported)
+	b, _ := os.ReadFile(filepath.Join(s.dir, "config", "qtc", "key"))
+	if len(a) != 32 || string(a) != string(b) {
+		t.Errorf("exported key (%d bytes) differs from the key file", len(a))
+	}
+	if _, _, code := s.run(s.env(), "key", "export", "--file", exported); code == 0 {
+		t.Error("export overwrote an existing file")
+	}
+	if _, errOut, code := s.run(s.env(), "key", "export"); code != 2 || !strings.Contains(errOut, "--file") {
+		t.Errorf("export without --file: %d %q", code, errOut)
 	}
 }

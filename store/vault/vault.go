@@ -36,6 +36,9 @@ var ErrOpen = errors.New("cannot open sealed secret (tampered, sealed for anothe
 // Vault seals and opens secrets with one key. It is safe for concurrent use.
 type Vault struct {
 	aead cipher.AEAD
+	key  []byte // for ExportKey
+	// Source says where the key lives: "key file PATH" or "OS keyring".
+	Source string
 }
 
 // DefaultKeyPath returns where the key lives: $XDG_CONFIG_HOME/qtc/key, else
@@ -68,16 +71,22 @@ func Open(keyPath string) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer clear(key)
+	v, err := fromKey(key, "key file "+keyPath)
+	clear(key)
+	return v, err
+}
+
+// fromKey builds a vault over a copy of key.
+func fromKey(key []byte, source string) (*Vault, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("open vault key %s: %w", keyPath, err)
+		return nil, fmt.Errorf("open vault key (%s): %w", source, err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("open vault key %s: %w", keyPath, err)
+		return nil, fmt.Errorf("open vault key (%s): %w", source, err)
 	}
-	return &Vault{aead: aead}, nil
+	return &Vault{aead: aead, key: append([]byte(nil), key...), Source: source}, nil
 }
 
 // loadKey reads and checks an existing key file.
