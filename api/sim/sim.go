@@ -79,6 +79,19 @@ type Options struct {
 	// was issued (an older or unknown marker is a 400), default 1h.
 	MarkerTTL time.Duration
 
+	// Hosts is the number of Qualys host assets served by the classic
+	// XML APIs (host asset search, VM host detections): 0 means the Scale's
+	// default (200 at ScaleSmall, 30,000 at ScaleSeed), negative none.
+	// See xmlapi.go.
+	Hosts int
+	// ConcurrencyLimit is how many classic XML API calls may run at once
+	// (X-Concurrency-Limit-Limit); one more is answered 409 with CODE 1960.
+	// Default 2, the Qualys default.
+	ConcurrencyLimit int
+	// XMLWork is how long each classic XML API call holds its concurrency
+	// slot before answering (simulated server work), default 0.
+	XMLWork time.Duration
+
 	Now    func() time.Time // clock, default time.Now (tests inject)
 	Logger *slog.Logger     // default: discard
 }
@@ -118,6 +131,9 @@ func Defaults(opt Options) Options {
 	if opt.MarkerTTL <= 0 {
 		opt.MarkerTTL = time.Hour
 	}
+	if opt.ConcurrencyLimit <= 0 {
+		opt.ConcurrencyLimit = qualysConcurrency
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -155,6 +171,7 @@ type Server struct {
 	routes map[string]*route // by path, for patterns without wildcards
 	wild   []*route          // patterns with {wildcards}, in registration order
 	q      *qualys
+	x      *xmlAPI // classic XML APIs (host assets, detections, knowledge base)
 
 	mu    sync.Mutex // guards stats
 	stats Stats
@@ -220,6 +237,8 @@ func New(opt Options) *Server {
 	}
 	s.q = newQualys(s)
 	s.q.register(s)
+	s.x = newXMLAPI(s)
+	s.x.register(s)
 	return s
 }
 
