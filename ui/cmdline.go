@@ -21,7 +21,7 @@ type cmdline struct {
 }
 
 // commandNames are the commands besides the record type names.
-var commandNames = []string{"connectors", "changes", "logs", "sync", "help", "quit"}
+var commandNames = []string{"connectors", "changes", "logs", "coverage", "sync", "help", "quit"}
 
 func newCmdline(e *env) cmdline {
 	in := newTextInput(":", 100)
@@ -143,6 +143,8 @@ func (c *cmdline) execute(v string) tea.Cmd {
 		return func() tea.Msg { return openChangesMsg{} }
 	case "logs":
 		return func() tea.Msg { return openLogsMsg{} }
+	case "coverage":
+		return func() tea.Msg { return replaceMsg{newCoverageScreen(e)} }
 	}
 	t, _ := catalog.Lookup(name)
 	return func() tea.Msg { return openTypeMsg{typ: t} }
