@@ -16,6 +16,7 @@ import (
 	"qtc/store"
 	qsync "qtc/sync"
 	"qtc/sync/export"
+	"qtc/sync/transform"
 	"qtc/ui"
 )
 
@@ -454,11 +455,11 @@ func exportCommand() *command {
 	var conn, typ, format, out string
 	return &command{
 		name:    "export",
-		summary: "Write one synced type: ndjson (raw JSON as the API returned it, one record a line), json (an array) or csv (the columns).",
+		summary: "Write one synced type: ndjson (raw JSON as the API returned it, one record a line, Entra ID relations appended under their Graph names), json (an array), csv (the columns) or qualys-asset (the Qualys assets the seeds' transformation maps produce).",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&conn, "connector", "", "connector `NAME`")
-			fs.StringVar(&typ, "type", "", "record `TYPE`: policies, exceptions")
-			fs.StringVar(&format, "format", "ndjson", "ndjson, json or csv")
+			fs.StringVar(&typ, "type", "", "record `TYPE`, e.g. policies, exceptions, users, devices")
+			fs.StringVar(&format, "format", "ndjson", "ndjson, json, csv or qualys-asset")
 			fs.StringVar(&out, "o", "", "write to `file` (0600) instead of stdout")
 		},
 		run: func(c *cli, pos []string) error {
@@ -473,6 +474,9 @@ func exportCommand() *command {
 			}
 			if !contains(export.Formats, format) {
 				return &usageError{err: fmt.Errorf("--format %q is not one of %s", format, strings.Join(export.Formats, ", "))}
+			}
+			if _, ok := transform.For(typ); format == "qualys-asset" && !ok {
+				return &usageError{err: fmt.Errorf("--format qualys-asset: type %s has no transformation map (the seeds map %s)", typ, strings.Join(transform.Types(), ", "))}
 			}
 			eng, err := c.engine()
 			if err != nil {

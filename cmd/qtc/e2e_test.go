@@ -210,6 +210,7 @@ func TestBadInput(t *testing.T) {
 		{"sync unknown connector", nil, []string{"sync", "nope"}, exitFailure, "nope"},
 		{"export without connector", nil, []string{"export", "--type", "policies"}, exitUsage, "--connector is required"},
 		{"export bad format", nil, []string{"export", "--connector", "x", "--type", "policies", "--format", "xml"}, exitUsage, `--format "xml"`},
+		{"export qualys-asset of a type without a map", nil, []string{"export", "--connector", "x", "--type", "policies", "--format", "qualys-asset"}, exitUsage, "no transformation map"},
 		{"export unknown type", nil, []string{"export", "--connector", "x", "--type", "bogus"}, exitFailure, "x"},
 		{"add without gateway", []string{"QTC_PASSWORD=p"}, []string{"connector", "add", "qualys", "c1", "--username", "u"}, exitUsage, "--gateway-url is required"},
 		{"add bad gateway", []string{"QTC_PASSWORD=p"}, []string{"connector", "add", "qualys", "c1", "--username", "u", "--gateway-url", "nope"}, exitUsage, "--gateway-url"},
