@@ -165,7 +165,10 @@ type Run struct {
 	State     string            `json:"state"` // "Processing", "Processed", "Partially Processed", "Errored"
 	Counts    map[string]Counts `json:"counts,omitempty"`
 	Requests  int64             `json:"requests"` // HTTP requests the run sent
-	Error     string            `json:"error,omitempty"`
+	// Throttled is how many limit answers (HTTP 409 codes 1960/1965 of the
+	// Qualys API server) the run waited out before going on.
+	Throttled int64  `json:"throttled,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // Order selects the index a window is read through.

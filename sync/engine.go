@@ -154,6 +154,9 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 	if plan.requests != nil {
 		run.Requests = plan.requests()
 	}
+	if plan.throttled != nil {
+		run.Throttled = plan.throttled()
+	}
 	if err != nil {
 		run.Error = err.Error()
 	}
@@ -229,7 +232,9 @@ type plan struct {
 	concurrent bool
 	prepare    func(ctx context.Context) error
 	requests   func() int64
-	explain    func(error) error
+	// throttled counts the limit answers waited out (nil: not counted).
+	throttled func() int64
+	explain   func(error) error
 }
 
 // pullResult is the outcome of one stream's pull.

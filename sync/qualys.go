@@ -101,13 +101,38 @@ func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
 		return plan{}, err
 	}
 	out = append(out, resources...)
+	hosts, api, err := e.hostStreams(conn, opt)
+	if err != nil {
+		return plan{}, err
+	}
+	out = append(out, hosts...)
 	gateway := conn.Settings[SettingGatewayURL]
-	return plan{
+	apiURL := conn.Settings[SettingAPIURL]
+	p := plan{
 		streams:  out,
 		prepare:  c.Authenticate,
 		requests: c.Requests,
-		explain:  func(err error) error { return explainNetwork(err, gateway) },
-	}, nil
+		explain: func(err error) error {
+			// The host streams' errors name the API server's URL.
+			if apiURL != "" && err != nil && !strings.Contains(err.Error(), hostPart(gateway)) {
+				return explainNetwork(err, apiURL)
+			}
+			return explainNetwork(err, gateway)
+		},
+	}
+	if api != nil {
+		p.requests = func() int64 { return c.Requests() + api.Requests() }
+		p.throttled = api.Throttled
+	}
+	return p, nil
+}
+
+// hostPart is the host[:port] of a URL (s itself if it does not parse).
+func hostPart(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return s
 }
 
 func springRaw[T any](p *qualys.SpringPage[T], at cursor) rawPage {
@@ -188,6 +213,13 @@ func (q QualysConnector) Validate() error {
 	u, err := url.Parse(q.GatewayURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("--gateway-url %q is not an http(s) URL with a host (e.g. https://gateway.qg1.apps.qualys.com)", q.GatewayURL)
+	}
+	if q.APIURL != "" {
+		// The classic API server (seed 004): a full http(s) URL or a bare
+		// host; plain http for a loopback simulator only.
+		if _, err := qualys.NewAPIClient(qualys.APIConfig{APIServerURL: q.APIURL, Username: "check"}); err != nil {
+			return fmt.Errorf("--api-url %q: %w", q.APIURL, err)
+		}
 	}
 	if q.Username == "" {
 		return fmt.Errorf("--username is required")

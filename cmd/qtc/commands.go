@@ -167,7 +167,9 @@ func demoCommand() *command {
 			}
 			defer eng.Store.Close()
 			if _, err := eng.SaveQualys(c.ctx, qsync.QualysConnector{
-				Name: demoConnector, GatewayURL: url, Username: opt.Username, Password: opt.Password,
+				// The simulator serves the classic XML APIs (host assets,
+				// detections, knowledge base) on the gateway's base URL.
+				Name: demoConnector, GatewayURL: url, APIURL: url, Username: opt.Username, Password: opt.Password,
 			}); err != nil {
 				return fmt.Errorf("register demo connector: %w", err)
 			}

@@ -14,6 +14,11 @@ const (
 	MemberOf           = "memberOf"           // member → group, directory role or administrative unit
 	AppRoleAssignedTo  = "appRoleAssignedTo"  // resource service principal → principal (link ID: the assignment)
 	AppRoleAssignments = "appRoleAssignments" // principal → resource service principal (link ID: the assignment)
+
+	// Qualys (seed 004): a CVE's affected hosts and a host's CVEs, derived
+	// from the hosts' open findings.
+	AffectedHosts = "affectedHosts" // cve → host asset
+	HostCVEs      = "cves"          // host asset → cve
 )
 
 // Record types the relations point at.
@@ -26,6 +31,8 @@ const (
 	TypeDevices             = "devices"
 	TypeApplications        = "applications"
 	TypeAppRoleAssignments  = "appRoleAssignments"
+	TypeHosts               = "hosts" // Qualys host assets
+	TypeCVEs                = "cves"  // Qualys CVEs
 )
 
 // kinds maps the short kind stored on a link ("user") to its record type.
@@ -37,6 +44,8 @@ var kinds = map[string]string{
 	"servicePrincipal":   TypeServicePrincipals,
 	"device":             TypeDevices,
 	"application":        TypeApplications,
+	"host":               TypeHosts,
+	"cve":                TypeCVEs,
 }
 
 // Kind turns an @odata.type ("#microsoft.graph.user") into the short kind

@@ -43,6 +43,8 @@ var Of = map[string][]string{
 	TypeDirectoryRoles:      {Members},
 	TypeAdministrativeUnits: {Members},
 	TypeServicePrincipals:   {AppRoleAssignedTo, AppRoleAssignments, MemberOf},
+	TypeCVEs:                {AffectedHosts},
+	TypeHosts:               {HostCVEs},
 }
 
 // Titles are the relation names as a screen shows them.
@@ -51,6 +53,8 @@ var Titles = map[string]string{
 	MemberOf:           "Member of",
 	AppRoleAssignments: "App role assignments",
 	AppRoleAssignedTo:  "Assigned to",
+	AffectedHosts:      "Affected hosts",
+	HostCVEs:           "CVEs",
 }
 
 // Get returns the relations of one record of typ (none for a type without
@@ -66,12 +70,14 @@ func Get(ctx context.Context, st *store.Store, conn, typ, id string) ([]Group, e
 		}
 		g := Group{Rel: rel, Items: make([]Related, len(links))}
 		switch rel {
-		case Members, MemberOf:
+		case Members, MemberOf, AffectedHosts, HostCVEs:
 			for i, l := range links {
 				kind := string(l.Data)
 				t := TypeOfKind(kind)
 				g.Items[i] = Related{Kind: kind, Type: t, ID: l.To, OpenType: t, OpenID: l.To}
 			}
+			// Qualys hosts and CVEs are not Graph objects: no raw with an
+			// @odata.type, the name from the first cell.
 			if err := fill(ctx, st, conn, g.Items, rel == MemberOf); err != nil {
 				return nil, err
 			}
@@ -284,6 +290,15 @@ func Expand(raw json.RawMessage, groups []Group) (json.RawMessage, error) {
 		for i, it := range g.Items {
 			if i > 0 {
 				out = append(out, ',')
+			}
+			if g.Rel == AffectedHosts || g.Rel == HostCVEs {
+				// Qualys objects: no Graph type, the id and the name.
+				b, _ := json.Marshal(struct {
+					ID   string `json:"id"`
+					Name string `json:"name,omitempty"`
+				}{it.ID, it.Name})
+				out = append(out, b...)
+				continue
 			}
 			if g.Rel == Members || it.Raw == nil {
 				out = append(out, `{"@odata.type":`...)
