@@ -85,8 +85,8 @@ func TestHostsFilterByCVEAndCVEsWalkToHosts(t *testing.T) {
 	h.typeText("cve=CVE-2024-3094")
 	h.keys("enter")
 	h.contains("1 of ", "CVE-2024-3094")
-	h.keys("enter")                 // the CVE's detail
-	h.keys("tab", "tab")            // Fields, JSON, Relations
+	h.keys("enter")      // the CVE's detail
+	h.keys("tab", "tab") // Fields, JSON, Relations
 	h.contains("Affected hosts", fmt.Sprintf("%d related", len(want)))
 	h.keys("enter") // a host
 	h.contains("Fields", "findings")
