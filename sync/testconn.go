@@ -279,8 +279,9 @@ type tester struct {
 	proxy      func(*http.Request) (*url.URL, error)
 	networkFix string
 
-	qc *qualys.Client
-	gc *graph.Client
+	qc  *qualys.Client
+	api *qualys.APIClient // the classic API server (seed 004), when configured
+	gc  *graph.Client
 
 	policies *qualys.SpringPage[qualys.Policy] // from the scope check, reused by the data fetch
 }
@@ -317,7 +318,18 @@ func (e *Engine) newTester(conn store.Connector) (*tester, error) {
 			return nil, err
 		}
 		raw = []string{cfg.GatewayURL}
-		t.networkFix = fmt.Sprintf("check the gateway URL (or platform) and allow outbound HTTPS to %s; behind a proxy, set HTTPS_PROXY", hostOf(cfg.GatewayURL))
+		hosts := hostOf(cfg.GatewayURL)
+		if apiURL := strings.TrimSpace(conn.Settings[SettingAPIURL]); apiURL != "" {
+			if t.api, err = qualys.NewAPIClient(qualys.APIConfig{APIServerURL: apiURL, Username: cfg.Username, Password: cfg.Password,
+				HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, MaxAttempts: testMaxAttempts, MaxWait: testMaxWait}); err != nil {
+				return nil, err
+			}
+			raw = append(raw, apiURL)
+			if h := hostOf(apiURL); h != hosts {
+				hosts += " and " + h
+			}
+		}
+		t.networkFix = fmt.Sprintf("check the gateway URL (or platform) and allow outbound HTTPS to %s; behind a proxy, set HTTPS_PROXY", hosts)
 	case KindEntra, KindEntraDevices:
 		cfg, err := e.graphConfig(conn)
 		if err != nil {
@@ -617,7 +629,16 @@ func (t *tester) authenticate(ctx context.Context) outcome {
 		if err := t.qc.Authenticate(ctx); err != nil {
 			return t.qualysFailure(err)
 		}
-		return pass("POST %s/auth: token obtained for user %s", strings.TrimRight(t.conn.Settings[SettingGatewayURL], "/"), t.conn.Settings[SettingUsername])
+		o := pass("POST %s/auth: token obtained for user %s", strings.TrimRight(t.conn.Settings[SettingGatewayURL], "/"), t.conn.Settings[SettingUsername])
+		if t.api != nil {
+			// Seed 004: basic authentication to the API server, checked
+			// with the smallest host asset search.
+			if _, err := t.hostProbe(ctx); err != nil {
+				return t.apiServerFailure(err)
+			}
+			o.detail += "; basic authentication accepted by the API server"
+		}
+		return o
 	}
 	if _, err := t.gc.Token(ctx); err != nil {
 		return t.graphFailure(err, "")
@@ -895,7 +916,49 @@ func (t *tester) fetchQualys(ctx context.Context) outcome {
 		}
 		probes = append(probes, pr)
 	}
-	return t.summarise(probes, func(p probe) outcome { return t.qualysFailure(p.err) })
+	if t.api != nil && ctx.Err() == nil {
+		got, err := t.hostProbe(ctx)
+		probes = append(probes, probe{name: "hosts", got: got, err: err, perm: "api"})
+	}
+	return t.summarise(probes, func(p probe) outcome {
+		if p.perm == "api" {
+			return t.apiServerFailure(p.err)
+		}
+		return t.qualysFailure(p.err)
+	})
+}
+
+// hostProbe reads one host asset from the API server and says what came
+// back.
+func (t *tester) hostProbe(ctx context.Context) (string, error) {
+	var page qualys.HostAssetPage
+	n := 0
+	err := t.api.HostAssets(ctx, qualys.HostAssetQuery{PageSize: 1, OnPage: func(p qualys.HostAssetPage) error {
+		page = p
+		return errPageDone
+	}}, func(qualys.HostAsset) error { n++; return nil })
+	if err != nil && !errors.Is(err, errPageDone) {
+		return "", err
+	}
+	if page.HasMoreRecords {
+		return fmt.Sprintf("%d of ≥%d", n, n+1), nil
+	}
+	return fmt.Sprintf("%d of %d", n, n), nil
+}
+
+// apiServerFailure is qualysFailure for the API server (seed 004's table).
+func (t *tester) apiServerFailure(err error) outcome {
+	o := t.qualysFailure(err)
+	var ae *qualys.APIError
+	if errors.As(err, &ae) {
+		switch ae.StatusCode {
+		case http.StatusUnauthorized:
+			o.fix = "seed 004: check the username and password, and that the user has the Read Asset permission and API access (a Qualys administrator grants both)"
+		case http.StatusConflict:
+			o.fix = "seed 004: the API server's rate or concurrency limit was reached — wait the seconds in X-RateLimit-ToWait-Sec and test again; for the knowledge base a 409 can also mean a missing permission"
+		}
+	}
+	return o
 }
 
 // springCount says what one page of at most one record showed.

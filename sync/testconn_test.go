@@ -631,3 +631,48 @@ func TestConnectionForKeepsStoredSecret(t *testing.T) {
 		t.Fatalf("qualys over an entra connector's name: %v", err)
 	}
 }
+
+// TestConnectionChecksTheAPIServer: with an API URL (seed 004), the
+// credentials are checked against the API server too, the data fetch reads
+// one host asset, and a 401 there gets seed 004's advice.
+func TestConnectionChecksTheAPIServer(t *testing.T) {
+	s := sim.New(sim.Options{Policies: 3, Exceptions: 3, Hosts: 5})
+	good, _ := serve(t, s.Handler(), false)
+	refusing, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/qps/") {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		s.Handler().ServeHTTP(w, r)
+	}), false)
+	d := sim.Defaults(sim.Options{})
+	for _, tc := range []struct {
+		name, apiURL string
+		wantPass     bool
+		want         []string
+	}{
+		{"API server answers", good, true, []string{"basic authentication accepted by the API server", "hosts: 1 of"}},
+		{"API server refuses", refusing, false, []string{"Read Asset permission"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := newTestEngine(t)
+			steps, err := eng.TestConnectionFor(context.Background(), qsync.QualysConnector{Name: "q", GatewayURL: good, APIURL: tc.apiURL,
+				Username: d.Username, Password: d.Password, Resources: "none"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if qsync.Passed(steps) != tc.wantPass {
+				t.Fatalf("passed = %v: %+v", !tc.wantPass, steps)
+			}
+			var all strings.Builder
+			for _, st := range steps {
+				all.WriteString(st.Detail + " " + st.Fix + "\n")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(all.String(), w) {
+					t.Errorf("steps lack %q:\n%s", w, all.String())
+				}
+			}
+		})
+	}
+}
