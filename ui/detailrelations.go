@@ -101,6 +101,10 @@ func (d *detailScreen) setExtras(msg extrasMsg) tea.Cmd {
 			}
 		}
 		d.addTab(tabRelations, "")
+		if d.typ.Name == relations.TypeCVEs && d.tab == 0 {
+			// A CVE is about its hosts: open on them.
+			d.setTab(len(d.tabs) - 1)
+		}
 		var cmd tea.Cmd
 		d.relList, cmd = d.relList.SetSource(vlist.SliceSource(rows))
 		if msg.asset != nil {

@@ -81,12 +81,12 @@ func TestHostsFilterByCVEAndCVEsWalkToHosts(t *testing.T) {
 	h.contains(fmt.Sprintf("%d of 80 records", len(want)))
 
 	h.open("cves")
+	h.contains("HOSTS ▼") // the most widespread first
 	h.keys("/")
 	h.typeText("cve=CVE-2024-3094")
 	h.keys("enter")
 	h.contains("1 of ", "CVE-2024-3094")
-	h.keys("enter")      // the CVE's detail
-	h.keys("tab", "tab") // Fields, JSON, Relations
+	h.keys("enter") // the CVE's detail opens on its affected hosts
 	h.contains("Affected hosts", fmt.Sprintf("%d related", len(want)))
 	h.keys("enter") // a host
 	h.contains("Fields", "findings")

@@ -69,7 +69,7 @@ func newRecordsScreen(e *env, conn string, t catalog.Type) *recordsScreen {
 	s := &recordsScreen{
 		env: e, conn: conn, typ: t,
 		list:    vlist.New(conn+"/"+t.Name, cols),
-		order:   store.Order{Column: t.DefaultSort},
+		order:   store.Order{Column: t.DefaultSort, Desc: t.DefaultDesc},
 		input:   in,
 		matched: -1,
 		width:   80, height: 22,

@@ -32,7 +32,8 @@ type Type struct {
 	Title         string // screen title: "Policies"
 	ConnectorKind string // "qualys"
 	Columns       []Column
-	DefaultSort   int // column a list opens sorted by
+	DefaultSort   int  // column a list opens sorted by
+	DefaultDesc   bool // …descending (e.g. CVEs by the number of hosts)
 	// Order places the type among its kind's types (screens, syncs).
 	Order int
 	// Cloud and Resource name the TotalCloud resource endpoint of resource

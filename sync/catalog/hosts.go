@@ -186,6 +186,7 @@ func init() {
 			{Title: "TITLE", Kind: store.Text, MinWidth: 20, Flex: 4},
 		},
 		DefaultSort: 1,
+		DefaultDesc: true, // the most widespread first
 		ID:          stringID,
 		Cells: func(raw json.RawMessage, _ Resolver) ([]string, error) {
 			var c CVE
