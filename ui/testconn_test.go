@@ -108,14 +108,18 @@ func (d *asyncDriver) waitUntil(what string, ok func(screen string) bool) string
 
 // gatedQualys serves the Qualys simulator with POST /auth held until
 // release is closed (or the client gives up, reported on cancelled).
-func gatedQualys(t *testing.T) (url string, release, cancelled chan struct{}) {
+func gatedQualys(t *testing.T) (url string, release, cancelled, arrived chan struct{}) {
 	t.Helper()
-	release, cancelled = make(chan struct{}), make(chan struct{}, 4)
+	release, cancelled, arrived = make(chan struct{}), make(chan struct{}, 4), make(chan struct{}, 4)
 	h := sim.New(sim.Options{Policies: 7, Exceptions: 9, Counts: map[string]int{}}).Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/auth" {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(strings.NewReader(string(body)))
+			select {
+			case arrived <- struct{}{}:
+			default: // nobody is counting
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -126,7 +130,7 @@ func gatedQualys(t *testing.T) (url string, release, cancelled chan struct{}) {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL, release, cancelled
+	return srv.URL, release, cancelled, arrived
 }
 
 // stepRunning reports whether the screen shows the named step running.
@@ -162,7 +166,7 @@ func runningLine(t *testing.T, screen string, name string) {
 
 func TestTestConnectionScreenIsLive(t *testing.T) {
 	h := newHarness(t, 120, 30)
-	url, release, _ := gatedQualys(t)
+	url, release, _, _ := gatedQualys(t)
 	d := sim.Defaults(sim.Options{})
 	if _, err := h.eng.SaveQualys(context.Background(), qsync.QualysConnector{Name: "gated", GatewayURL: url, Username: d.Username, Password: d.Password, Resources: "none"}); err != nil {
 		t.Fatal(err)
@@ -200,7 +204,7 @@ func TestTestConnectionScreenIsLive(t *testing.T) {
 
 func TestTestConnectionScreenEscCancels(t *testing.T) {
 	h := newHarness(t, 100, 30)
-	url, _, cancelled := gatedQualys(t)
+	url, _, cancelled, arrived := gatedQualys(t)
 	d := sim.Defaults(sim.Options{})
 	if _, err := h.eng.SaveQualys(context.Background(), qsync.QualysConnector{Name: "gated", GatewayURL: url, Username: d.Username, Password: d.Password}); err != nil {
 		t.Fatal(err)
@@ -211,6 +215,12 @@ func TestTestConnectionScreenEscCancels(t *testing.T) {
 	// Steps 1 and 2 pass quickly; /auth is held, so step 3 stays running.
 	screen := dr.waitUntil("shows step 3 running", func(s string) bool { return stepRunning(s, "Authentication Credential Check") })
 	runningLine(t, screen, "Authentication Credential Check")
+	// esc must cancel a request the server holds, not one still on its way.
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("POST /auth never reached the server")
+	}
 	depth := len(h.app.stack)
 	dr.send(keyPress("esc"))
 	dr.waitUntil("left the test screen", func(s string) bool { return !strings.Contains(s, "Test Connection") })

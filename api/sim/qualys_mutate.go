@@ -11,13 +11,19 @@ import (
 )
 
 // Mutation changes the served data, for incremental-sync tests and demos.
-// Type is "exceptions", "EC2_INSTANCE" or an Azure CIEM type.
+// Type is "exceptions", "EC2_INSTANCE", an Azure CIEM type, or "hosts"
+// (TypeHosts: the classic XML APIs' hosts and detections, as
+// Server.MutateHosts with AddHosts = Add, ChangeHosts = Change,
+// RemoveHosts = Remove).
 type Mutation struct {
 	Type   string `json:"type"`
 	Add    int    `json:"add"`    // new records (appended; for EC2_INSTANCE, last in marker order)
 	Change int    `json:"change"` // existing records given new bytes, their update time now
 	Remove int    `json:"remove"` // existing records removed
 	Seed   int64  `json:"seed"`   // which records change and how (same server state and Seed: same result)
+	// Type "hosts" only: new open detections, and open detections fixed.
+	NewDetections int `json:"newDetections,omitempty"`
+	FixDetections int `json:"fixDetections,omitempty"`
 }
 
 // MutationResult lists the uuids of the records a Mutation added, changed
@@ -30,7 +36,10 @@ type MutationResult struct {
 	Added   []string `json:"added"`
 	Changed []string `json:"changed"`
 	Removed []string `json:"removed"`
-	Error   string   `json:"error,omitempty"`
+	// Type "hosts" only: the detections added and fixed, "assetId/qid".
+	NewDetections   []string `json:"newDetections,omitempty"`
+	FixedDetections []string `json:"fixedDetections,omitempty"`
+	Error           string   `json:"error,omitempty"`
 }
 
 // Mutate applies m at the clock's now and returns what changed. Changes are
@@ -44,6 +53,13 @@ func (q *qualys) mutate(m Mutation) MutationResult {
 		res.Error = fmt.Sprintf("add, change and remove must not be negative (got %d, %d, %d)", m.Add, m.Change, m.Remove)
 		return res
 	}
+	if m.Type == TypeHosts {
+		return q.s.mutateHostsVia(m)
+	}
+	if m.NewDetections != 0 || m.FixDetections != 0 {
+		res.Error = "newDetections and fixDetections apply to type '" + TypeHosts + "' only"
+		return res
+	}
 	rt := q.resources[m.Type]
 	if rt == nil && m.Type != TypeExceptions {
 		var names []string
@@ -52,6 +68,7 @@ func (q *qualys) mutate(m Mutation) MutationResult {
 				names = append(names, t)
 			}
 		}
+		names = append(names, TypeHosts)
 		res.Error = fmt.Sprintf("unknown mutation type '%s': must be one of %s", clip(m.Type), strings.Join(names, ", "))
 		return res
 	}
@@ -250,7 +267,7 @@ func (q *qualys) serveMutate(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, qualysMaxBodyBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		q.writeError(w, http.StatusBadRequest, "Malformed mutation: "+err.Error()+` (want {"type", "add", "change", "remove", "seed"})`)
+		q.writeError(w, http.StatusBadRequest, "Malformed mutation: "+err.Error()+` (want {"type", "add", "change", "remove", "seed"}, and for type hosts "newDetections", "fixDetections")`)
 		return
 	}
 	res := q.mutate(m)

@@ -60,9 +60,11 @@ type xmlAPI struct {
 	running atomic.Int64 // calls in progress (admitted past authentication)
 
 	once  sync.Once
-	hosts []Host // by AssetID
-	kb    []Vuln // by QID
+	hosts atomic.Pointer[[]Host] // by AssetID; replaced whole by a mutation (copy on write)
+	kb    []Vuln                 // by QID
 	kbIdx map[int]int
+
+	mutateMu sync.Mutex // serialises host mutations
 }
 
 func newXMLAPI(s *Server) *xmlAPI { return &xmlAPI{s: s} }
@@ -82,10 +84,15 @@ func (x *xmlAPI) data() *xmlAPI {
 		if n > 0 {
 			devs = entraDevices(opt.Seed, opt.Scale)
 		}
-		x.hosts = genHosts(opt.Seed, n, devs, x.kb, day0)
+		hosts := genHosts(opt.Seed, n, devs, x.kb, day0)
+		x.hosts.Store(&hosts)
 	})
 	return x
 }
+
+// hostList returns the current hosts (a snapshot: never written to, as a
+// mutation replaces the slice).
+func (x *xmlAPI) hostList() []Host { return *x.data().hosts.Load() }
 
 func (x *xmlAPI) register(s *Server) {
 	s.handle(xmlHostAssetPath, http.MethodPost, x.wrap(false, x.serveHostAssets), xmlHostAssetPath+"/")
@@ -320,7 +327,7 @@ func (x *xmlAPI) serveHostAssets(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hosts := x.hosts
+	hosts := x.hostList()
 	i := sort.Search(len(hosts), func(i int) bool { return hosts[i].AssetID >= startFrom })
 	var page []*Host
 	more := false
@@ -452,7 +459,7 @@ func (x *xmlAPI) serveDetections(w http.ResponseWriter, r *http.Request) {
 		}
 		after = t
 	}
-	hosts := x.hosts
+	hosts := x.hostList()
 	i := sort.Search(len(hosts), func(i int) bool { return hosts[i].HostID >= idMin })
 	var page []*Host
 	var next int64

@@ -366,9 +366,9 @@ func cloneHost(h Host) Host {
 // HostAssets returns every simulated host in asset id order (the order of
 // the host asset search), with its detections. The slices are copies.
 func (s *Server) HostAssets() []Host {
-	x := s.x.data()
-	out := make([]Host, len(x.hosts))
-	for i, h := range x.hosts {
+	hosts := s.x.hostList()
+	out := make([]Host, len(hosts))
+	for i, h := range hosts {
 		out[i] = cloneHost(h)
 	}
 	return out
@@ -378,9 +378,8 @@ func (s *Server) HostAssets() []Host {
 // least one detection: the list leaves the others out) in HOST/ID order,
 // keyed by nothing: each Host carries HostID and Detections. Copies.
 func (s *Server) Detections() []Host {
-	x := s.x.data()
 	var out []Host
-	for _, h := range x.hosts {
+	for _, h := range s.x.hostList() {
 		if len(h.Detections) > 0 {
 			out = append(out, cloneHost(h))
 		}
