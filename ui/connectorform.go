@@ -36,6 +36,7 @@ type connectorForm struct {
 	assetTags                                   string
 	platform, gatewayURL, username, password    string
 	loginURL, graphURL                          string // custom endpoints (a simulator, a proxy)
+	apiURL                                      string // Qualys API server, for a platform not listed
 	schedKind, schedStart, schedEnd, schedEvery string
 	timezone                                    string
 	secretSet                                   bool // editing: a secret is stored (empty field keeps it)
@@ -237,6 +238,13 @@ func (f *connectorForm) build() *huh.Form {
 					Validate(func(s string) error {
 						if f.platform == "" && !strings.HasPrefix(strings.TrimSpace(s), "http") {
 							return errors.New("an https:// URL")
+						}
+						return nil
+					}),
+				huh.NewInput().Title("API server URL").Description("only for a platform not listed: host assets and CVEs (seed 004), e.g. https://qualysapi.qualys.com").Value(&f.apiURL).
+					Validate(func(s string) error {
+						if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "http") {
+							return errors.New("an https:// URL, or empty")
 						}
 						return nil
 					}),
@@ -506,11 +514,11 @@ func newConnectorEditForm(e *env, conn store.Connector) (*connectorForm, error) 
 			return nil, err
 		}
 		f.baseQualys = q
-		f.name, f.description, f.username, f.gatewayURL = q.Name, q.Description, q.Username, q.GatewayURL
+		f.name, f.description, f.username, f.gatewayURL, f.apiURL = q.Name, q.Description, q.Username, q.GatewayURL, q.APIURL
 		f.baseline = orDefault(q.Baseline, "weekly")
 		for _, p := range qualys.Platforms {
 			if p.Gateway == strings.TrimRight(q.GatewayURL, "/") {
-				f.platform, f.gatewayURL = p.ID, ""
+				f.platform, f.gatewayURL, f.apiURL = p.ID, "", ""
 			}
 		}
 		sched = q.Schedule
@@ -562,7 +570,7 @@ func (f *connectorForm) connector() (qsync.UnsavedConnector, error) {
 		q.Name, q.Description, q.Username, q.Password = strings.TrimSpace(f.name), f.description, strings.TrimSpace(f.username), f.password
 		q.Platform, q.APIURL, q.GatewayURL = f.platform, "", ""
 		if f.platform == "" {
-			q.GatewayURL = strings.TrimSpace(f.gatewayURL)
+			q.GatewayURL, q.APIURL = strings.TrimSpace(f.gatewayURL), strings.TrimSpace(f.apiURL)
 		}
 		q.Baseline, q.Schedule = f.baseline, sched
 		if err := q.Resolve(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"qtc/api/sim"
 	graphsim "qtc/api/sim/graph"
 	qsync "qtc/sync"
 )
@@ -148,5 +149,50 @@ func TestConnectorWizardKeyRotationNeedsAPassingTest(t *testing.T) {
 	}
 	if after.Sealed[qsync.SealedClientSecret] != before.Sealed[qsync.SealedClientSecret] {
 		t.Error("the secret changed although Test Connection failed")
+	}
+}
+
+// TestConnectorWizardQualysOtherPlatform: a gateway and API server not in
+// the platform list (here the simulator) — tested, then saved with both.
+func TestConnectorWizardQualysOtherPlatform(t *testing.T) {
+	h := newHarness(t, 120, 50)
+	conn, err := h.eng.Store.Connector(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := conn.Settings[qsync.SettingGatewayURL]
+	h.keys("C")
+	h.contains("connectors")
+	h.keys("n")
+	h.contains("Connector kind")
+	h.keys("down", "down", "enter") // Qualys TotalCloud account
+	h.contains("Qualys account")
+	h.typeText("q2")
+	h.keys("enter")
+	for range 13 { // past the 13 published platforms to "other"
+		h.keys("down")
+	}
+	h.keys("enter")
+	h.typeText(gw)
+	h.keys("enter")
+	h.typeText(gw)
+	h.keys("enter")
+	h.typeText("demo")
+	h.keys("enter")
+	h.typeText(sim.Defaults(sim.Options{}).Password)
+	h.keys("enter")
+	h.contains("Schedule")
+	h.keys("enter", "enter", "enter", "enter", "enter") // not scheduled
+	h.contains("Review & Confirm", "Platform: "+gw, "Password: •••••• (set)")
+	h.keys("left", "enter")
+	h.contains("Test Connection", "all checks passed", "authentication accepted by the API server", "hosts: 1")
+	h.keys("enter")
+	h.contains("connector q2 created")
+	saved, err := h.eng.Store.Connector(context.Background(), "q2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Settings[qsync.SettingGatewayURL] != gw || saved.Settings[qsync.SettingAPIURL] != gw {
+		t.Errorf("saved settings %v", saved.Settings)
 	}
 }
