@@ -365,7 +365,7 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 	batchURL := c.graph.String() + "/v1.0/$batch"
 	attempts := make(map[int]int)
 	backoffs := make(map[int]int)
-	reauthed := make(map[int]bool)
+	reauths := make(map[int]int)
 	pending := chunk
 	for len(pending) > 0 {
 		body, err := encodeBatch(items, pending)
@@ -451,10 +451,10 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 			case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 				c.st.unavailable.Add(1)
 			}
-			if status == http.StatusUnauthorized && !reauthed[p] {
+			if status == http.StatusUnauthorized && reauths[p] < maxReauths {
 				// The token expired while the batch was served: the
-				// inner request goes again, once, with a new token.
-				reauthed[p] = true
+				// inner request goes again with a new token (twice at most).
+				reauths[p]++
 				renew = true
 				retry[p] = true
 				continue

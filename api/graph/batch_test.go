@@ -389,15 +389,17 @@ func TestDecodeBatchResponse(t *testing.T) {
 	}
 }
 
-func TestBatchInner401GetsANewTokenOnce(t *testing.T) {
+func TestBatchInner401GetsANewTokenAtMostTwice(t *testing.T) {
 	tests := []struct {
 		name       string
 		fail401    int // calls answering /users/x with 401
 		wantStatus int
 		wantTokens int
+		wantCalls  int
 	}{
-		{"renewed and re-sent", 1, 200, 2},
-		{"refused again: returned as is", 5, 401, 2},
+		{"renewed and re-sent", 1, 200, 2, 2},
+		{"renewed twice", 2, 200, 3, 3},
+		{"refused again: returned as is", 5, 401, 3, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -419,7 +421,7 @@ func TestBatchInner401GetsANewTokenOnce(t *testing.T) {
 			if n := f.tokenRequests(); n != tc.wantTokens {
 				t.Errorf("%d token requests, want %d", n, tc.wantTokens)
 			}
-			if calls := bs.snapshot(); len(calls) != 2 || len(calls[1]) != 1 {
+			if calls := bs.snapshot(); len(calls) != tc.wantCalls || len(calls[1]) != 1 {
 				t.Errorf("calls %+v, want the 401 one re-sent alone", calls)
 			}
 		})

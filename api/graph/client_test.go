@@ -289,7 +289,7 @@ func TestDecodeClaims(t *testing.T) {
 	}
 }
 
-func TestUnauthorizedRefreshesOnce(t *testing.T) {
+func TestUnauthorizedRefreshesAtMostTwice(t *testing.T) {
 	tests := []struct {
 		name        string
 		rejectFirst int // how many tokens the API rejects
@@ -298,7 +298,8 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 		wantCalls   int64
 	}{
 		{"stale token refreshed", 1, false, 2, 2},
-		{"still refused", 99, true, 2, 2},
+		{"refused twice, then accepted", 2, false, 3, 3},
+		{"still refused", 99, true, 3, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

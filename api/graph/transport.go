@@ -43,6 +43,11 @@ type answer struct {
 	body   []byte
 }
 
+// maxReauths is how many times one request gets a new token after a 401
+// (a token can expire, or be refused by a skewed clock, on the way; a
+// fresh token refused twice means the credentials are wrong).
+const maxReauths = 2
+
 // do performs r and returns its 2xx answer. Every response body is drained
 // (bounded) and closed.
 //
@@ -52,11 +57,11 @@ type answer struct {
 //     most 6 attempts. A Retry-After holds every request of the client.
 //   - network errors, 500 and 502 on idempotent requests: back off, at
 //     most 6 attempts.
-//   - 401: get a new token once, then retry.
+//   - 401: get a new token and retry, at most maxReauths times.
 //   - anything else: *Error at once.
 func (c *Client) do(ctx context.Context, r *call) (*answer, error) {
 	rt := retrier{c: c, graph: true}
-	reauthed := false
+	reauths := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("graph: %s %s: %w", r.method, r.url, err)
@@ -108,8 +113,8 @@ func (c *Client) do(ctx context.Context, r *call) (*answer, error) {
 		}
 		apiErr := parseError(r.method, r.url, ans.status, ans.header, ans.body)
 		switch s := ans.status; {
-		case s == http.StatusUnauthorized && !reauthed:
-			reauthed = true
+		case s == http.StatusUnauthorized && reauths < maxReauths:
+			reauths++
 			c.log.Info("graph: access token rejected (HTTP 401), getting a new one", "method", r.method, "url", r.url, "code", apiErr.Code)
 			if _, err := c.acquireToken(ctx, token); err != nil {
 				return nil, err

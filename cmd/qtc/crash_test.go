@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"qtc/store"
+)
+
+// TestCrashSafety kills a real `qtc sync` with SIGKILL at random points —
+// while it writes a page, between pages, during a baseline's sweep — at least
+// crashKills times. After each kill the store must open and pass Check, and
+// a resumed sync must succeed; at the end the store must hold exactly what an
+// uninterrupted sync of the same simulator into a fresh store holds.
+//
+// The kill delays come from a seeded math/rand: QTC_CRASH_SEED=N reproduces a
+// failing run (the seed is logged).
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real sync processes; skipped with -short")
+	}
+	const crashKills = 32
+	seed := time.Now().UnixNano()
+	if v := os.Getenv("QTC_CRASH_SEED"); v != "" {
+		var err error
+		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			t.Fatalf("QTC_CRASH_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (rerun with QTC_CRASH_SEED=%d)", seed, seed)
+	rng := rand.New(rand.NewSource(seed))
+
+	s := newSandbox(t)
+	url := s.startSim("--exceptions", "3000")
+	const name = "crash"
+	if _, stderr, code := s.run(s.env("QTC_PASSWORD=demo-pass-2026"), "connector", "add", "qualys", name,
+		"--gateway-url", url, "--username", "demo"); code != 0 {
+		t.Fatalf("connector add: exit %d: %s", code, stderr)
+	}
+
+	// The first sync is killed early (the store is being created), then
+	// synced through; a full sync, uninterrupted, gives the time a sync takes.
+	if !s.killSync(t, name, false, time.Duration(rng.Int63n(int64(400*time.Millisecond)))) {
+		t.Log("the first sync finished before its kill")
+	}
+	s.checkStore(t, "after killing the first sync")
+	s.resumeSync(t, name, false)
+	start := time.Now()
+	s.resumeSync(t, name, true)
+	full := time.Since(start)
+	start = time.Now()
+	s.resumeSync(t, name, false)
+	delta := time.Since(start)
+	t.Logf("uninterrupted: full sync %s, delta sync %s", full, delta)
+
+	removed := map[string]bool{} // exceptions removed from the simulator: kept in the store, marked removed
+	kills, interrupted := 1, 0
+	for i := 0; kills < crashKills; i++ {
+		// Give the next sync some work.
+		if rng.Intn(3) > 0 {
+			res := simMutate(t, url, fmt.Sprintf(`{"type":"exceptions","add":%d,"change":%d,"remove":%d,"seed":%d}`,
+				rng.Intn(120), rng.Intn(200), rng.Intn(60), rng.Int63()))
+			for _, id := range res.Removed {
+				removed[id] = true
+			}
+		}
+		if rng.Intn(3) == 0 { // no removals: a delta does not see them before the next baseline
+			simMutate(t, url, fmt.Sprintf(`{"type":"ENTRA_ID_USER","add":%d,"change":%d,"seed":%d}`,
+				rng.Intn(20), rng.Intn(20), rng.Int63()))
+		}
+		// One to three kills in a row (a crash while resuming a crashed
+		// sync), some of them of a baseline (--full).
+		for n := 1 + rng.Intn(3); n > 0 && kills < crashKills; n-- {
+			fullSync := rng.Intn(3) == 0
+			d := delta
+			if fullSync {
+				d = full
+			}
+			// Spread over the sync's whole run, a little past its end.
+			delay := time.Duration(rng.Int63n(int64(d)*11/10 + 1))
+			what := fmt.Sprintf("kill %d (full %v, after %s)", kills, fullSync, delay.Round(time.Millisecond))
+			if s.killSync(t, name, fullSync, delay) {
+				interrupted++
+			}
+			kills++
+			s.checkStore(t, what)
+		}
+		s.resumeSync(t, name, false)
+		s.checkStore(t, fmt.Sprintf("resume after kill %d", kills-1))
+	}
+
+	t.Logf("%d kills, %d of them before the sync ended", kills, interrupted)
+
+	// The truth: an uninterrupted sync of the same simulator into a fresh store.
+	ref := newSandbox(t)
+	if _, stderr, code := ref.run(ref.env("QTC_PASSWORD=demo-pass-2026"), "connector", "add", "qualys", name,
+		"--gateway-url", url, "--username", "demo"); code != 0 {
+		t.Fatalf("reference connector add: exit %d: %s", code, stderr)
+	}
+	ref.resumeSync(t, name, false)
+
+	for _, typ := range []string{"exceptions", "policies", "azure/ENTRA_ID_USER", "aws/EC2_INSTANCE", "azure/ROLE_DEFINITIONS"} {
+		got := s.exportLines(t, name, typ)
+		want := ref.exportLines(t, name, typ)
+		if typ != "exceptions" {
+			if !equalLines(got, want) {
+				t.Errorf("%s: the crashed store (%d records) differs from the truth (%d records)", typ, len(got), len(want))
+			}
+			continue
+		}
+		gotByID := byUUID(t, typ, got)
+		wantByID := byUUID(t, typ, want)
+		for id, line := range wantByID {
+			if g, ok := gotByID[id]; !ok {
+				t.Errorf("exceptions: %s missing from the crashed store", id)
+			} else if g != line {
+				t.Errorf("exceptions: %s differs:\n got %s\nwant %s", id, g, line)
+			}
+		}
+		for id := range gotByID {
+			if _, ok := wantByID[id]; !ok && !removed[id] {
+				t.Errorf("exceptions: %s in the crashed store is neither in the simulator nor removed from it", id)
+			}
+		}
+		if len(gotByID) != len(wantByID)+len(removed) {
+			t.Errorf("exceptions: %d in the crashed store, want %d served + %d removed", len(gotByID), len(wantByID), len(removed))
+		}
+		t.Logf("exceptions: %d served, %d removed, all present", len(wantByID), len(removed))
+	}
+}
+
+// killSync starts `qtc sync NAME` and kills it with SIGKILL after delay (it
+// may have finished by then).
+func (s *sandbox) killSync(t *testing.T, name string, full bool, delay time.Duration) (killed bool) {
+	t.Helper()
+	args := []string{"sync", name}
+	if full {
+		args = append(args, "--full")
+	}
+	cmd := exec.Command(qtcBin, args...)
+	cmd.Env = s.env()
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("sync %v ended before the kill: %v: %s", args, err, errb.String())
+		}
+		return false
+	case <-time.After(delay):
+	}
+	cmd.Process.Signal(syscall.SIGKILL) // may race with the process's exit: harmless
+	err := <-done
+	if err == nil {
+		return false
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			return true
+		}
+	}
+	t.Fatalf("sync %v failed: %v: %s", args, err, errb.String())
+	return false
+}
+
+// resumeSync runs `qtc sync NAME` to the end and requires exit 0.
+func (s *sandbox) resumeSync(t *testing.T, name string, full bool) {
+	t.Helper()
+	args := []string{"sync", name}
+	if full {
+		args = append(args, "--full")
+	}
+	if _, stderr, code := s.run(s.env(), args...); code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, stderr)
+	}
+}
+
+// checkStore requires the store to open (in-process, read-only, and
+// through the CLI) and to pass Check.
+func (s *sandbox) checkStore(t *testing.T, what string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.Open(s.db, store.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("%s: the store does not open: %v", what, err)
+	}
+	err = st.Check(ctx)
+	st.Close()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if out, stderr, code := s.run(s.env(), "connector", "list"); code != 0 {
+		t.Fatalf("%s: connector list: exit %d: %s%s", what, code, out, stderr)
+	}
+}
+
+func (s *sandbox) exportLines(t *testing.T, name, typ string) []string {
+	t.Helper()
+	out, stderr, code := s.run(s.env(), "export", "--connector", name, "--type", typ)
+	if code != 0 {
+		t.Fatalf("export %s: exit %d: %s", typ, code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if seen[l] {
+			t.Errorf("export %s: duplicate record %.120s", typ, l)
+		}
+		seen[l] = true
+	}
+	return lines
+}
+
+func byUUID(t *testing.T, typ string, lines []string) map[string]string {
+	t.Helper()
+	m := make(map[string]string, len(lines))
+	for _, l := range lines {
+		var v struct {
+			UUID string `json:"uuid"`
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.UUID == "" {
+			t.Fatalf("export %s: bad line %.120s: %v", typ, l, err)
+		}
+		if _, dup := m[v.UUID]; dup {
+			t.Errorf("export %s: duplicate id %s", typ, v.UUID)
+		}
+		m[v.UUID] = l
+	}
+	return m
+}
+
+func equalLines(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = append([]string(nil), a...), append([]string(nil), b...)
+	sort.Strings(a)
+	sort.Strings(b)
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type simMutationResult struct {
+	Added, Changed, Removed []string
+}
+
+func simMutate(t *testing.T, url, body string) simMutationResult {
+	t.Helper()
+	resp, err := http.Post(url+"/_sim/mutate", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res simMutationResult
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("mutate %s: %s", body, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		t.Fatalf("mutate %s: %v", body, err)
+	}
+	return res
+}
