@@ -2,38 +2,10 @@ package graph
 
 import (
 	"net/url"
-	"strconv"
 	"strings"
-)
 
-// baseCosts is Microsoft's table of identity request costs in resource
-// units ("Identity and access service limits"); requests not listed cost 1.
-// Paths are lower case with {id} for a key segment; "me/…" is the same as
-// "users/{id}/…".
-var baseCosts = map[string]int{
-	"GET applications":                              2,
-	"GET applications/{id}/extensionproperties":     2,
-	"GET contracts":                                 3,
-	"POST directoryobjects/getbyids":                3,
-	"GET domains/{id}/domainnamereferences":         4,
-	"POST getobjectsbyid":                           3,
-	"GET groups/{id}/members":                       3,
-	"GET groups/{id}/transitivemembers":             5,
-	"POST ismemberof":                               4,
-	"POST users/{id}/checkmembergroups":             4,
-	"POST users/{id}/checkmemberobjects":            4,
-	"POST users/{id}/getmembergroups":               2,
-	"POST users/{id}/getmemberobjects":              2,
-	"GET users/{id}/licensedetails":                 2,
-	"GET users/{id}/memberof":                       2,
-	"GET users/{id}/ownedobjects":                   2,
-	"GET users/{id}/transitivememberof":             2,
-	"GET oauth2permissiongrants":                    2,
-	"GET oauth2permissiongrants/{id}":               2,
-	"GET serviceprincipals/{id}/approleassignments": 2,
-	"GET subscribedskus":                            3,
-	"GET users":                                     2,
-}
+	"qtc/api/internal/graphcost"
+)
 
 // requestCost returns the kind of a request (method, path pattern and the
 // query options that change its cost), used to learn what Graph reports,
@@ -46,40 +18,9 @@ func requestCost(method, rawURL string) (key string, cost int) {
 		return "", 1
 	}
 	pattern := costPattern(u.Path)
-	cost = baseCosts[method+" "+pattern]
-	if cost == 0 {
-		cost = 1
-	}
-	var flags string
 	q, _ := url.ParseQuery(u.RawQuery)
-	if has(q, "select") {
-		cost--
-		flags += "|select"
-	}
-	if has(q, "expand") {
-		cost++
-		flags += "|expand"
-	}
-	if v := get(q, "top"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n < 20 {
-			cost--
-			flags += "|top<20"
-		}
-	}
-	return method + " " + pattern + flags, max(cost, 1)
-}
-
-// has reports whether the query has the OData option ($name or name).
-func has(q url.Values, name string) bool { return get(q, name) != "" }
-
-func get(q url.Values, name string) string {
-	for k, v := range q {
-		k = strings.ToLower(k)
-		if (k == "$"+name || k == name) && len(v) > 0 && v[0] != "" {
-			return v[0]
-		}
-	}
-	return ""
+	cost, flags := graphcost.Of(method, pattern, q)
+	return method + " " + pattern + flags, cost
 }
 
 // costPattern turns a request path into a cost-table pattern: the part after

@@ -62,20 +62,6 @@ var knownOptions = map[string]bool{
 	"expand": true, "orderby": true, "search": true, "count": true, "format": true,
 }
 
-// optValue returns the first value of an OData option in q.
-func optValue(q url.Values, name string) string {
-	for k, v := range q {
-		if len(v) == 0 {
-			continue
-		}
-		lk := strings.ToLower(k)
-		if lk == "$"+name || lk == name {
-			return v[0]
-		}
-	}
-	return ""
-}
-
 func parseQuery(raw string) (*query, *gerr) {
 	vals, err := url.ParseQuery(raw)
 	if err != nil {

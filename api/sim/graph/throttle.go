@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"qtc/api/internal/graphcost"
 )
 
 // throttleWindow is the period Graph's identity resource-unit limits are
@@ -93,34 +95,6 @@ func pctHeader(p float64) string {
 	return strconv.FormatFloat(math.Floor(p*100)/100, 'f', -1, 64)
 }
 
-// baseCosts is Microsoft's table of identity request costs in resource
-// units ("Identity and access service limits"); paths are lower case with
-// {id} for a key. Requests not listed cost 1.
-var baseCosts = map[string]int{
-	"GET applications":                              2,
-	"GET applications/{id}/extensionproperties":     2,
-	"GET contracts":                                 3,
-	"POST directoryobjects/getbyids":                3,
-	"GET domains/{id}/domainnamereferences":         4,
-	"POST getobjectsbyid":                           3,
-	"GET groups/{id}/members":                       3,
-	"GET groups/{id}/transitivemembers":             5,
-	"POST ismemberof":                               4,
-	"POST users/{id}/checkmembergroups":             4,
-	"POST users/{id}/checkmemberobjects":            4,
-	"POST users/{id}/getmembergroups":               2,
-	"POST users/{id}/getmemberobjects":              2,
-	"GET users/{id}/licensedetails":                 2,
-	"GET users/{id}/memberof":                       2,
-	"GET users/{id}/ownedobjects":                   2,
-	"GET users/{id}/transitivememberof":             2,
-	"GET oauth2permissiongrants":                    2,
-	"GET oauth2permissiongrants/{id}":               2,
-	"GET serviceprincipals/{id}/approleassignments": 2,
-	"GET subscribedskus":                            3,
-	"GET users":                                     2,
-}
-
 // Cost returns the resource units Microsoft Graph charges for a request by
 // Microsoft's table: the base cost of the method and path (the part after
 // /v1.0, key segments as {id}), −1 with $select, +1 with $expand, −1 with
@@ -132,22 +106,8 @@ func Cost(method, path string) int {
 }
 
 func cost(method, pattern string, q url.Values) int {
-	c := baseCosts[strings.ToUpper(method)+" "+pattern]
-	if c == 0 {
-		c = 1
-	}
-	if optValue(q, "select") != "" {
-		c--
-	}
-	if optValue(q, "expand") != "" {
-		c++
-	}
-	if t := optValue(q, "top"); t != "" {
-		if n, err := strconv.Atoi(t); err == nil && n < 20 {
-			c--
-		}
-	}
-	return max(c, 1)
+	c, _ := graphcost.Of(method, pattern, q)
+	return c
 }
 
 // costPattern turns a Graph path into a cost-table key: the part after the
