@@ -127,7 +127,6 @@ const (
 
 	defaultMaxBody = 512 << 20 // largest success body read into memory
 	maxErrorBody   = 64 << 10  // largest error body read for its message
-	drainLimit     = 256 << 10 // most bytes discarded from a body before closing it
 )
 
 // Config configures a Client. TenantID, ClientID and ClientSecret are

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"qtc/api/internal/httpbody"
 )
 
 const userAgent = "qtc-graph-client/1"
@@ -198,8 +200,8 @@ func (c *Client) roundTrip(ctx context.Context, r *call, token string) (*answer,
 	}
 	ans := &answer{status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		data, err := readBody(resp, c.maxBody)
-		if errors.Is(err, errBodyTooLarge) {
+		data, err := httpbody.Read(resp, c.maxBody)
+		if errors.Is(err, httpbody.ErrTooLarge) {
 			return nil, &DecodeError{URL: r.url, Offset: c.maxBody, Err: err}
 		}
 		if err != nil {
@@ -208,7 +210,7 @@ func (c *Client) roundTrip(ctx context.Context, r *call, token string) (*answer,
 		ans.body = data
 		return ans, nil
 	}
-	defer closeBody(resp.Body)
+	defer httpbody.Close(resp.Body)
 	ans.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	return ans, nil
 }
@@ -355,33 +357,6 @@ func parseCount(v string) (int, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-var errBodyTooLarge = errors.New("response body too large")
-
-// readBody reads at most limit bytes of a success body, then drains and
-// closes it.
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	defer closeBody(resp.Body)
-	var buf bytes.Buffer
-	if cl := resp.ContentLength; cl > 0 && cl <= limit {
-		buf.Grow(int(cl) + bytes.MinRead)
-	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes; refusing to read further", errBodyTooLarge, limit)
-	}
-	return buf.Bytes(), nil
-}
-
-// closeBody discards what is left of a body (bounded, so the connection
-// can be reused) and closes it.
-func closeBody(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, drainLimit)
-	_ = body.Close()
 }
 
 // isNetError reports whether err came from the transport rather than from

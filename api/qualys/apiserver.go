@@ -28,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"qtc/api/internal/httpbody"
 )
 
 // APIConfig configures an APIClient. APIServerURL and Username are required.
@@ -252,11 +254,11 @@ func (c *APIClient) open(ctx context.Context, cl call) (*http.Response, func(), 
 		if resp.StatusCode == http.StatusOK {
 			var once sync.Once
 			return resp, func() {
-				once.Do(func() { closeBody(resp.Body); c.gate.release() })
+				once.Do(func() { httpbody.Close(resp.Body); c.gate.release() })
 			}, nil
 		}
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		closeBody(resp.Body)
+		httpbody.Close(resp.Body)
 		c.gate.release()
 		code, msg := parseXMLError(data)
 		apiErr := &APIError{Op: cl.op, URL: cl.url, StatusCode: resp.StatusCode, Code: code, Message: msg}

@@ -45,7 +45,6 @@ const (
 
 	defaultMaxBody = 256 << 20 // largest success body read into memory
 	maxErrorBody   = 64 << 10  // largest error body read for its message
-	drainLimit     = 256 << 10 // most bytes discarded from a body before closing it
 
 	tokenLifetime = 4 * time.Hour   // documented gateway JWT lifetime
 	refreshMargin = 5 * time.Minute // re-authenticate when less than this remains

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"qtc/api/internal/httpbody"
 )
 
 const testPassword = "s3cret-P@ss"
@@ -790,7 +792,7 @@ func TestBodyTooLarge(t *testing.T) {
 	c.maxBody = 100
 	_, err := c.Policies(context.Background(), 0, 50)
 	var de *DecodeError
-	if !errors.As(err, &de) || !errors.Is(err, errBodyTooLarge) || de.Offset != 100 {
+	if !errors.As(err, &de) || !errors.Is(err, httpbody.ErrTooLarge) || de.Offset != 100 {
 		t.Fatalf("error = %v, want DecodeError for a body over 100 bytes", err)
 	}
 }

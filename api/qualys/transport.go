@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"qtc/api/internal/httpbody"
 )
 
 const userAgent = "qtc-qualys-client/1"
@@ -57,8 +59,6 @@ type request struct {
 func (r request) success(status int) bool {
 	return status == r.want || (r.want2 != 0 && status == r.want2)
 }
-
-var errBodyTooLarge = errors.New("response body too large")
 
 // do performs r, retrying as the server and the network require, and
 // returns the success body and status. Every response body is drained
@@ -180,11 +180,11 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		status := resp.StatusCode
 
 		if r.success(status) {
-			data, err := readBody(resp, maxBody)
+			data, err := httpbody.Read(resp, maxBody)
 			if err == nil {
 				return data, status, nil
 			}
-			if errors.Is(err, errBodyTooLarge) {
+			if errors.Is(err, httpbody.ErrTooLarge) {
 				return nil, status, &DecodeError{URL: r.url, Offset: maxBody, Err: err}
 			}
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -394,35 +394,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// readBody reads at most limit bytes of a success body, then drains and
-// closes it.
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	defer closeBody(resp.Body)
-	var buf bytes.Buffer
-	if cl := resp.ContentLength; cl > 0 && cl <= limit {
-		buf.Grow(int(cl) + bytes.MinRead)
-	}
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes; refusing to read further", errBodyTooLarge, limit)
-	}
-	return buf.Bytes(), nil
-}
-
-// closeBody discards what is left of a body (bounded, so the connection
-// can be reused) and closes it.
-func closeBody(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, drainLimit)
-	_ = body.Close()
-}
-
 // readAPIError reads the start of an error response into an *APIError, and
 // drains and closes the body.
 func (c *Client) readAPIError(r request, resp *http.Response) *APIError {
-	defer closeBody(resp.Body)
+	defer httpbody.Close(resp.Body)
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	code, msg := parseErrorBody(data)
 	return &APIError{Op: r.op, URL: r.url, StatusCode: resp.StatusCode, Code: redact(code, r.redact), Message: redact(msg, r.redact)}
