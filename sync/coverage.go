@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"qtc/store"
+	"qtc/sync/relations"
 )
 
 // Coverage joins sources no single anchor joins (issue 6): Entra ID devices
@@ -23,9 +24,6 @@ const (
 	GapTotalCloudUserOnly   = "TotalCloud user, not in Graph"
 	GapGraphUserOnly        = "Graph user, not in TotalCloud"
 	totalCloudUsersType     = "azure/ENTRA_ID_USER"
-	hostsType               = "hosts"
-	devicesType             = "devices"
-	usersType               = "users"
 	DeviceHostRule          = "device displayName = host name, DNS host name or first label of its FQDN (case-insensitive)"
 	TotalCloudGraphUserRule = "TotalCloud resourceId = Graph user id, or the same userPrincipalName (case-insensitive)"
 )
@@ -58,11 +56,11 @@ func (e *Engine) Coverage(ctx context.Context) (rows []CoverageRow, notes []stri
 		}
 	}
 
-	hosts, err := e.coverageSide(ctx, qualysConns, hostsType, hostKeys)
+	hosts, err := e.coverageSide(ctx, qualysConns, relations.TypeHosts, hostKeys)
 	if err != nil {
 		return nil, nil, err
 	}
-	devices, err := e.coverageSide(ctx, deviceConns, devicesType, deviceKeys)
+	devices, err := e.coverageSide(ctx, deviceConns, relations.TypeDevices, deviceKeys)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,7 +78,7 @@ func (e *Engine) Coverage(ctx context.Context) (rows []CoverageRow, notes []stri
 	if err != nil {
 		return nil, nil, err
 	}
-	graphUsers, err := e.coverageSide(ctx, identityConns, usersType, graphUserKeys)
+	graphUsers, err := e.coverageSide(ctx, identityConns, relations.TypeUsers, graphUserKeys)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -67,6 +67,13 @@ var (
 	domainRE = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
 )
 
+// ValidTenantID reports whether s names a tenant: its Directory (tenant)
+// ID, a GUID, or one of its verified domains.
+func ValidTenantID(s string) bool { return guidRE.MatchString(s) || domainRE.MatchString(s) }
+
+// ValidClientID reports whether s is an Application (client) ID: a GUID.
+func ValidClientID(s string) bool { return guidRE.MatchString(s) }
+
 // Validate checks every field and names the first bad one.
 func (c EntraConnector) Validate() error {
 	if c.Kind != KindEntra && c.Kind != KindEntraDevices {
@@ -75,10 +82,10 @@ func (c EntraConnector) Validate() error {
 	if err := ValidateName(c.Name); err != nil {
 		return err
 	}
-	if !guidRE.MatchString(c.TenantID) && !domainRE.MatchString(c.TenantID) {
+	if !ValidTenantID(c.TenantID) {
 		return fmt.Errorf("--tenant-id %q is not a GUID (Directory (tenant) ID) or a verified domain", c.TenantID)
 	}
-	if !guidRE.MatchString(c.ClientID) {
+	if !ValidClientID(c.ClientID) {
 		return fmt.Errorf("--client-id %q is not a GUID (Application (client) ID)", c.ClientID)
 	}
 	if c.ClientSecret == "" {

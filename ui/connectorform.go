@@ -117,16 +117,14 @@ func (f *connectorForm) validateDescription(s string) error {
 }
 
 func validateTenant(s string) error {
-	c := qsync.EntraConnector{Kind: qsync.KindEntra, Name: "x", TenantID: strings.TrimSpace(s), ClientID: "00000000-0000-0000-0000-000000000000", ClientSecret: "x"}
-	if err := c.Validate(); err != nil {
+	if !qsync.ValidTenantID(strings.TrimSpace(s)) {
 		return errors.New("a GUID (Directory (tenant) ID) or a verified domain")
 	}
 	return nil
 }
 
 func validateClientID(s string) error {
-	c := qsync.EntraConnector{Kind: qsync.KindEntra, Name: "x", TenantID: "00000000-0000-0000-0000-000000000000", ClientID: strings.TrimSpace(s), ClientSecret: "x"}
-	if err := c.Validate(); err != nil {
+	if !qsync.ValidClientID(strings.TrimSpace(s)) {
 		return errors.New("a GUID (Application (client) ID)")
 	}
 	return nil
