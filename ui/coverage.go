@@ -23,6 +23,8 @@ type coverageScreen struct {
 	list   vlist.Model
 	rows   []qsync.CoverageRow
 	notes  []string
+	counts string // the per-gap totals, worked out once per load
+
 	seq    int
 	loaded bool
 	err    error
@@ -72,6 +74,7 @@ func (c *coverageScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return c, nil
 		}
 		c.loaded, c.err, c.rows, c.notes = true, msg.err, msg.rows, msg.notes
+		c.counts = gapCounts(msg.rows, msg.notes)
 		rows := make([]vlist.Row, len(msg.rows))
 		for i, r := range msg.rows {
 			rows[i] = vlist.Row{ID: strconv.Itoa(i), Cells: []string{r.Gap, r.Name, r.Connector, r.Type, r.Detail}}
@@ -123,22 +126,27 @@ func (c *coverageScreen) View(width, height int) string {
 	case !c.loaded:
 		foot = st.Dim.Render("comparing…")
 	default:
-		counts := map[string]int{}
-		for _, r := range c.rows {
-			counts[r.Gap]++
-		}
-		var parts []string
-		for _, g := range []string{qsync.GapDeviceWithoutHost, qsync.GapHostWithoutDevice, qsync.GapTotalCloudUserOnly, qsync.GapGraphUserOnly} {
-			if counts[g] > 0 {
-				parts = append(parts, fmt.Sprintf("%s: %s", g, commas(counts[g])))
-			}
-		}
-		if len(parts) == 0 && len(c.notes) == 0 {
-			parts = append(parts, "no gaps: every record has its counterpart")
-		}
-		foot = st.Dim.Render(strings.Join(append(parts, c.notes...), " · "))
+		foot = st.Dim.Render(c.counts)
 	}
 	return fit(head+"\n"+strings.TrimRight(c.list.View(), "\n")+"\n"+foot, width, height)
+}
+
+// gapCounts is the footer: how many rows each gap has, and the notes.
+func gapCounts(rows []qsync.CoverageRow, notes []string) string {
+	counts := map[string]int{}
+	for _, r := range rows {
+		counts[r.Gap]++
+	}
+	var parts []string
+	for _, g := range []string{qsync.GapDeviceWithoutHost, qsync.GapHostWithoutDevice, qsync.GapTotalCloudUserOnly, qsync.GapGraphUserOnly} {
+		if counts[g] > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %s", g, commas(counts[g])))
+		}
+	}
+	if len(parts) == 0 && len(notes) == 0 {
+		parts = append(parts, "no gaps: every record has its counterpart")
+	}
+	return strings.Join(append(parts, notes...), " · ")
 }
 
 func (c *coverageScreen) Crumb() string       { return "coverage" }
