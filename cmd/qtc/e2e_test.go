@@ -218,6 +218,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", nil, []string{"sync", "--bogus", "x"}, exitUsage, "bogus"},
 		{"not a store", []string{"QTC_DB=" + notStore}, []string{"connector", "list"}, exitFailure, "not a qtc store"},
 		{"sim negative latency", nil, []string{"demo", "--latency", "-1s", "--no-tui"}, exitUsage, "--latency"},
+		{"sim negative group count", nil, []string{"sim", "--graph-groups", "-1"}, exitUsage, "--graph-groups"},
+		{"sim budget below -1", nil, []string{"sim", "--graph-budget", "-5"}, exitUsage, "--graph-budget"},
+		{"sim fault rate above 1", nil, []string{"sim", "--faults", "1.5"}, exitUsage, "--faults"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
