@@ -37,14 +37,14 @@ package sim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"qtc/api/sim/internal/listen"
 )
 
 // Options configure a Server. Zero values mean the documented defaults; use
@@ -176,11 +176,7 @@ type Server struct {
 	mu    sync.Mutex // guards stats
 	stats Stats
 
-	lifeMu  sync.Mutex // guards the listener lifecycle below
-	hs      *http.Server
-	cancel  context.CancelFunc
-	done    chan struct{}
-	started bool
+	ln listen.Server // Start and Close
 }
 
 // route is one served path pattern, e.g.
@@ -325,50 +321,13 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background.
 // It returns the base URL, e.g. "http://127.0.0.1:41234".
 func (s *Server) Start(addr string) (baseURL string, err error) {
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	if s.started {
-		return "", errors.New("sim: server already started")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("sim: serve", "err", err)
-		}
-	}()
-	s.hs, s.cancel, s.done, s.started = hs, cancel, done, true
-	baseURL = "http://" + ln.Addr().String()
-	s.log.Info("sim: listening", "url", baseURL)
-	return baseURL, nil
+	return s.ln.Start(addr, s.Handler(), s.log, "sim", slog.LevelWarn)
 }
 
 // Close stops a server started with Start: the listener and all connections
 // are closed and requests waiting out Latency are abandoned. Close without
 // Start, or a second Close, does nothing.
-func (s *Server) Close() error {
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	if s.hs == nil {
-		return nil
-	}
-	s.cancel()
-	err := s.hs.Close()
-	<-s.done
-	s.hs = nil
-	return err
-}
+func (s *Server) Close() error { return s.ln.Close() }
 
 // Stats returns a snapshot of the request counters.
 func (s *Server) Stats() Stats {

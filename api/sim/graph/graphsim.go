@@ -43,16 +43,16 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"qtc/api/sim/internal/listen"
 )
 
 // Path prefixes of the two hosts and the simulator's own controls.
@@ -254,11 +254,7 @@ type Server struct {
 	mu    sync.Mutex // guards stats
 	stats Stats
 
-	lifeMu  sync.Mutex
-	hs      *http.Server
-	cancel  context.CancelFunc
-	done    chan struct{}
-	baseURL string
+	ln listen.Server // Start and Close
 }
 
 // New builds a simulator and generates its tenant (deterministically from
@@ -299,55 +295,14 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background.
 // It returns the base URL, e.g. "http://127.0.0.1:41234".
 func (s *Server) Start(addr string) (baseURL string, err error) {
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	if s.hs != nil {
-		return "", errors.New("graphsim: server already started")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("graphsim: serve", "err", err)
-		}
-	}()
-	s.hs, s.cancel, s.done = hs, cancel, done
-	s.baseURL = "http://" + ln.Addr().String()
-	s.log.Info("graphsim: listening", "url", s.baseURL)
-	return s.baseURL, nil
+	return s.ln.Start(addr, s.Handler(), s.log, "graphsim", slog.LevelDebug)
 }
 
 // Close stops a server started with Start. Close without Start, or a
 // second Close, does nothing.
-func (s *Server) Close() error {
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	if s.hs == nil {
-		return nil
-	}
-	s.cancel()
-	err := s.hs.Close()
-	<-s.done
-	s.hs = nil
-	return err
-}
+func (s *Server) Close() error { return s.ln.Close() }
 
-func (s *Server) base() string {
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	return s.baseURL
-}
+func (s *Server) base() string { return s.ln.URL() }
 
 // LoginURL returns the authority to use (base URL + LoginPath) once
 // started; before Start it returns LoginPath alone.
