@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -332,11 +333,9 @@ func TestDeleteConnectorDeletesEverything(t *testing.T) {
 	f := newEntraFixture(t, qsync.KindEntra, graphsim.Options{Users: 30, Groups: 3}, "")
 	ctx := context.Background()
 	var deleteErr error
-	deleted := false
+	var once gosync.Once // progress comes from every stream at once
 	if _, err := f.eng.Sync(ctx, "e", qsync.Options{Progress: func(ev qsync.Event) {
-		if !deleted {
-			deleted, deleteErr = true, f.eng.DeleteConnector(ctx, "e")
-		}
+		once.Do(func() { deleteErr = f.eng.DeleteConnector(ctx, "e") })
 	}}); err != nil {
 		t.Fatal(err)
 	}

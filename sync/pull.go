@@ -74,6 +74,10 @@ type stream struct {
 	deferInverse []string
 }
 
+// maxRestarts is how many times a full pull starts its query again when
+// the source resets it midway.
+const maxRestarts = 3
+
 // deltaOverlap is subtracted from the last success to form the next delta
 // window, so clock skew and late writes at the source are not missed.
 const deltaOverlap = time.Hour
@@ -158,12 +162,22 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 	defer cancel()
 	go func() {
 		defer close(pages)
+		restarts := 0
 		for at := from; ; {
 			p, err := s.fetch(fctx, at, window, e.pageSize())
 			if err != nil && at == from && from != (cursor{}) && s.staleResume != nil && s.staleResume(err) {
 				e.logger().Warn("saved cursor no longer valid; restarting the query", "connector", conn, "stream", name, "err", err)
 				at = cursor{}
 				from = cursor{}
+				p, err = s.fetch(fctx, at, window, e.pageSize())
+			}
+			for err != nil && mode == ModeFull && at != (cursor{}) && s.expired != nil && s.expired(err) && restarts < maxRestarts {
+				// The source dropped the query's state mid-pull (Graph's
+				// 410 resyncRequired on a next link): list again from the
+				// first page; what was written stays, rewritten unchanged.
+				restarts++
+				e.logger().Warn("the source reset the query mid-pull; listing again from the first page", "connector", conn, "stream", name, "err", err)
+				at = cursor{}
 				p, err = s.fetch(fctx, at, window, e.pageSize())
 			}
 			select {
