@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"qtc/api/internal/text"
+	"qtc/api/retries"
 )
 
 // MaxBatch is the most requests Graph accepts in one $batch call.
@@ -431,7 +432,8 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 
 		now := c.clk.Now()
 		retry := make(map[int]bool)
-		renew := false // an inner 401: get a new token before re-sending
+		cause := make(map[int]string) // why each retried request goes again
+		renew := false                // an inner 401: get a new token before re-sending
 		var (
 			wait       time.Duration
 			throttled  bool // a 429 among the retried
@@ -457,6 +459,7 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 				reauths[p]++
 				renew = true
 				retry[p] = true
+				cause[p] = retries.BatchPrefix + retries.ExpiredToken
 				continue
 			}
 			if r != nil && status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
@@ -485,6 +488,11 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 				continue
 			}
 			retry[p] = true
+			if r == nil {
+				cause[p] = retries.BatchPrefix + "missing"
+			} else {
+				cause[p] = retries.BatchPrefix + retries.OfStatus(status, fromServer)
+			}
 			wait = max(wait, d)
 			if status == http.StatusTooManyRequests {
 				throttled = true
@@ -503,6 +511,7 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 				for _, d := range items[p].deps {
 					if retry[d] {
 						retry[p], changed = true, true
+						cause[p] = retries.BatchPrefix + "424"
 						break
 					}
 				}
@@ -531,7 +540,9 @@ func (c *Client) runChunk(ctx context.Context, items []batchItem, chunk []int, o
 				return err
 			}
 		}
-		c.st.retries.Add(int64(len(next)))
+		for _, p := range next {
+			c.noteRetry(ctx, cause[p])
+		}
 		c.log.Debug("graph: batch: re-sending throttled requests", "count", len(next), "wait", wait)
 		if err := c.clk.SleepUntil(ctx, until, nil); err != nil {
 			return fmt.Errorf("graph: batch: %w", err)

@@ -58,6 +58,9 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"qtc/api/internal/httplog"
+	"qtc/api/retries"
 )
 
 // Cloud is a Microsoft national cloud: its Entra ID login endpoint and its
@@ -143,6 +146,9 @@ type Config struct {
 	Token      TokenEndpoint // default TokenV1
 	HTTPClient *http.Client  // default: &http.Client{Timeout: 120 * time.Second}
 	Logger     *slog.Logger  // default: discard
+	// Trace, if set, gets every HTTP exchange (token requests included)
+	// at debug level, secrets redacted (qtc --trace).
+	Trace *slog.Logger
 
 	// Concurrency is the most requests in flight at once; default 8.
 	Concurrency int
@@ -256,6 +262,7 @@ func New(cfg Config) (*Client, error) {
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: defaultHTTPTimeout}
 	}
+	c.hc = httplog.Client(c.hc, cfg.Trace)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -453,6 +460,9 @@ type Stats struct {
 	Throttled429Inner int64 // 429 answers to requests inside $batch calls
 	Unavailable       int64 // 503 and 504 answers, outer and inner
 	Retries           int64 // requests re-sent after a failure (inner requests counted one by one)
+	// RetriesByCause splits Retries by cause (package retries: "429",
+	// "503", "reset", "truncated", "batch-429", …).
+	RetriesByCause map[string]int
 
 	ResourceUnits   int64   // RU Graph reported in x-ms-resource-unit (outer and inner)
 	EstimatedUnits  int64   // RU charged by estimate for answers without x-ms-resource-unit
@@ -468,6 +478,7 @@ type stats struct {
 	outer429, inner429, unavailable, retries atomic.Int64
 	ru, estimated                            atomic.Int64
 	pacerWait, retryWait                     atomic.Int64
+	byCause                                  retries.Counter
 
 	mu     sync.Mutex
 	maxPct float64
@@ -487,6 +498,7 @@ func (c *Client) Stats() Stats {
 		Throttled429Inner: c.st.inner429.Load(),
 		Unavailable:       c.st.unavailable.Load(),
 		Retries:           c.st.retries.Load(),
+		RetriesByCause:    c.st.byCause.Counts(),
 		ResourceUnits:     c.st.ru.Load(),
 		EstimatedUnits:    c.st.estimated.Load(),
 		MaxThrottlePct:    maxPct,

@@ -247,6 +247,7 @@ type clientOpts struct {
 	maxRetries  int
 	clock       *fakeClock // nil: a new fake clock
 	cloud       *Cloud
+	timeout     time.Duration // the HTTP client's; 0: 30s
 }
 
 // newTestClient returns a client for f with a fake clock, a counting
@@ -260,13 +261,17 @@ func newTestClient(t *testing.T, f *fakeEntra, o clientOpts) (*Client, *fakeCloc
 	if o.cloud != nil {
 		cloud = *o.cloud
 	}
+	timeout := o.timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
 	c, err := New(Config{
 		TenantID:     testTenant,
 		ClientID:     testClientID,
 		ClientSecret: testSecret,
 		Cloud:        cloud,
 		Token:        o.token,
-		HTTPClient:   &http.Client{Transport: ct, Timeout: 30 * time.Second},
+		HTTPClient:   &http.Client{Transport: ct, Timeout: timeout},
 		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Concurrency:  o.concurrency,
 		Budget:       o.budget,

@@ -30,7 +30,7 @@ type Page struct {
 // is empty). An element that is null is an error: a record must have a body.
 func DecodePage(body []byte) (*Page, error) {
 	if !json.Valid(body) {
-		return nil, &DecodeError{Offset: syntaxOffset(body), Err: errors.New("not valid JSON")}
+		return nil, &DecodeError{Offset: syntaxOffset(body), Err: errNotJSON}
 	}
 	i := skipWS(body, 0)
 	if body[i] != '{' {
@@ -124,6 +124,20 @@ func arrayElements(body []byte, start int) ([]json.RawMessage, error) {
 		items = []json.RawMessage{}
 	}
 	return items, nil
+}
+
+// errNotJSON is the error of a body that is not valid JSON at all (what a
+// cut-off or garbled transfer leaves), as opposed to JSON of the wrong
+// shape: only the former is fetched again.
+var errNotJSON = errors.New("not valid JSON")
+
+// validJSON is a call.check: a body that is not valid JSON is a
+// *DecodeError wrapping errNotJSON, at the offset where it breaks.
+func validJSON(body []byte) error {
+	if !json.Valid(body) {
+		return &DecodeError{Offset: syntaxOffset(body), Err: errNotJSON}
+	}
+	return nil
 }
 
 // syntaxOffset returns where encoding/json finds body invalid.
@@ -225,17 +239,30 @@ func unquote(lit []byte) (string, error) {
 // Graph URL ("/v1.0/users?$select=id,displayName&$top=999") or an absolute
 // nextLink/deltaLink on the Graph host. Errors are *Error (matching
 // ErrDeltaExpired for an expired delta link), *DecodeError, *TokenError or
-// network errors.
+// network errors. A page whose body is cut off or is not valid JSON is
+// fetched again (a few times); if it stays broken the *DecodeError names
+// the URL and the byte offset where it breaks.
 func (c *Client) Get(ctx context.Context, pathOrURL string) (*Page, error) {
 	u, err := c.resolve(pathOrURL)
 	if err != nil {
 		return nil, err
 	}
-	ans, err := c.get(ctx, u)
-	if err != nil {
-		return nil, err
+	var (
+		page     *Page
+		shapeErr error // valid JSON of the wrong shape: not fetched again
+	)
+	_, err = c.get(ctx, u, func(body []byte) error {
+		page, shapeErr = DecodePage(body)
+		if shapeErr != nil && errors.Is(shapeErr, errNotJSON) {
+			err := shapeErr
+			shapeErr = nil
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = shapeErr
 	}
-	page, err := DecodePage(ans.body)
 	if err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {
@@ -253,17 +280,15 @@ func (c *Client) GetObject(ctx context.Context, pathOrURL string) (json.RawMessa
 	if err != nil {
 		return nil, err
 	}
-	ans, err := c.get(ctx, u)
+	ans, err := c.get(ctx, u, validJSON)
 	if err != nil {
 		return nil, err
-	}
-	if !json.Valid(ans.body) {
-		return nil, &DecodeError{URL: u, Offset: syntaxOffset(ans.body), Err: errors.New("not valid JSON")}
 	}
 	return json.RawMessage(ans.body), nil
 }
 
-func (c *Client) get(ctx context.Context, u string) (*answer, error) {
+// get sends a GET; check vets the body (see call.check).
+func (c *Client) get(ctx context.Context, u string, check func([]byte) error) (*answer, error) {
 	key, table := requestCost(http.MethodGet, u)
 	return c.do(ctx, &call{
 		method:     http.MethodGet,
@@ -271,6 +296,7 @@ func (c *Client) get(ctx context.Context, u string) (*answer, error) {
 		key:        key,
 		cost:       c.pace.estimate(key, table),
 		idempotent: true,
+		check:      check,
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"qtc/api/internal/text"
+	"qtc/api/retries"
 )
 
 const (
@@ -125,7 +126,8 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
 			te := parseTokenError(re.Response.StatusCode, re.Body, c.tokenURL, c.secret)
 			status := re.Response.StatusCode
 			if status == http.StatusTooManyRequests || status >= 500 {
-				if werr := r.wait(ctx, status, re.Response.Header, te); werr != nil {
+				_, hasRA := parseRetryAfter(re.Response.Header.Get("Retry-After"), c.clk.Now())
+				if werr := r.wait(ctx, status, re.Response.Header, te, retries.OfStatus(status, hasRA)); werr != nil {
 					return "", time.Time{}, werr
 				}
 				continue
@@ -143,7 +145,7 @@ func (c *Client) fetchToken(ctx context.Context) (string, time.Time, error) {
 		if !retryable(err) {
 			return "", time.Time{}, nerr
 		}
-		if werr := r.wait(ctx, 0, nil, nerr); werr != nil {
+		if werr := r.wait(ctx, 0, nil, nerr, retries.OfError(err)); werr != nil {
 			return "", time.Time{}, werr
 		}
 	}

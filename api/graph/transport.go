@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"qtc/api/internal/httpbody"
+	"qtc/api/retries"
 )
 
 const userAgent = "qtc-graph-client/1"
@@ -36,6 +37,12 @@ type call struct {
 	// settle, for $batch calls, returns the RU the inner requests reported
 	// and the RU estimated for those that reported nothing.
 	settle func(body []byte) (reported, estimated int)
+
+	// check, if set, vets a success body before it is returned: a
+	// *DecodeError (a body that is not valid JSON, as a garbled or cut-off
+	// transfer leaves it) makes do fetch it again, maxBodyAttempts times
+	// at most.
+	check func(body []byte) error
 }
 
 // answer is a response read into memory.
@@ -50,6 +57,11 @@ type answer struct {
 // fresh token refused twice means the credentials are wrong).
 const maxReauths = 2
 
+// maxBodyAttempts is how many times one request is sent when its success
+// body arrives cut off, timed out mid-way or malformed: a body broken the
+// same way three times is not a passing glitch.
+const maxBodyAttempts = 3
+
 // do performs r and returns its 2xx answer. Every response body is drained
 // (bounded) and closed.
 //
@@ -59,11 +71,17 @@ const maxReauths = 2
 //     most 6 attempts. A Retry-After holds every request of the client.
 //   - network errors, 500 and 502 on idempotent requests: back off, at
 //     most 6 attempts.
+//   - a success body cut off, timed out or (with r.check) malformed: back
+//     off, at most maxBodyAttempts attempts; then a *DecodeError with the
+//     URL and the byte offset where the body broke.
 //   - 401: get a new token and retry, at most maxReauths times.
 //   - anything else: *Error at once.
+//
+// Every retry is counted by cause (see package retries).
 func (c *Client) do(ctx context.Context, r *call) (*answer, error) {
 	rt := retrier{c: c, graph: true}
 	reauths := 0
+	bodyFails := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("graph: %s %s: %w", r.method, r.url, err)
@@ -97,11 +115,30 @@ func (c *Client) do(ctx context.Context, r *call) (*answer, error) {
 			if errors.As(herr, &de) {
 				return nil, de
 			}
+			var be *bodyError
+			if errors.As(herr, &be) {
+				// The answer came but its body broke off: the URL and how
+				// far it got are what the final error must say.
+				cause := retries.Truncated
+				if retries.OfError(be.err) == retries.Timeout {
+					cause = retries.Timeout
+				}
+				bodyFails++
+				final := &DecodeError{URL: r.url, Offset: be.read,
+					Err: fmt.Errorf("the body was cut off after %d bytes (HTTP %d, %d attempts): %w", be.read, be.status, bodyFails, be.err)}
+				if !r.idempotent || bodyFails >= maxBodyAttempts {
+					return nil, final
+				}
+				if werr := rt.wait(ctx, 0, nil, final, cause); werr != nil {
+					return nil, werr
+				}
+				continue
+			}
 			nerr := fmt.Errorf("graph: %s %s: %w", r.method, r.url, herr)
 			if !retryable(herr) || !r.idempotent {
 				return nil, nerr
 			}
-			if werr := rt.wait(ctx, 0, nil, nerr); werr != nil {
+			if werr := rt.wait(ctx, 0, nil, nerr, retries.OfError(herr)); werr != nil {
 				return nil, werr
 			}
 			continue
@@ -111,7 +148,24 @@ func (c *Client) do(ctx context.Context, r *call) (*answer, error) {
 		c.account(r, res, ans, ok)
 
 		if ok {
-			return ans, nil
+			if r.check == nil {
+				return ans, nil
+			}
+			cerr := r.check(ans.body)
+			var de *DecodeError
+			if cerr == nil || !errors.As(cerr, &de) {
+				return ans, cerr
+			}
+			de.URL = r.url
+			bodyFails++
+			if !r.idempotent || bodyFails >= maxBodyAttempts {
+				de.Err = fmt.Errorf("%w (%d attempts)", de.Err, bodyFails)
+				return nil, de
+			}
+			if werr := rt.wait(ctx, 0, nil, de, retries.Malformed); werr != nil {
+				return nil, werr
+			}
+			continue
 		}
 		apiErr := parseError(r.method, r.url, ans.status, ans.header, ans.body)
 		switch s := ans.status; {
@@ -121,6 +175,7 @@ func (c *Client) do(ctx context.Context, r *call) (*answer, error) {
 			if _, err := c.acquireToken(ctx, token); err != nil {
 				return nil, err
 			}
+			c.noteRetry(ctx, retries.ExpiredToken)
 			continue
 		case s == http.StatusTooManyRequests, s == http.StatusServiceUnavailable,
 			s == http.StatusGatewayTimeout && r.idempotent,
@@ -134,7 +189,8 @@ func (c *Client) do(ctx context.Context, r *call) (*answer, error) {
 			if s == http.StatusInternalServerError || s == http.StatusBadGateway {
 				h = nil // not a throttle: back off, a few times
 			}
-			if werr := rt.wait(ctx, s, h, apiErr); werr != nil {
+			_, hasRA := parseRetryAfter(ans.header.Get("Retry-After"), c.clk.Now())
+			if werr := rt.wait(ctx, s, h, apiErr, retries.OfStatus(s, hasRA)); werr != nil {
 				return nil, werr
 			}
 			continue
@@ -200,12 +256,14 @@ func (c *Client) roundTrip(ctx context.Context, r *call, token string) (*answer,
 	}
 	ans := &answer{status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		cr := &countingReader{r: resp.Body}
+		resp.Body = readCloser{cr, resp.Body}
 		data, err := httpbody.Read(resp, c.maxBody)
 		if errors.Is(err, httpbody.ErrTooLarge) {
 			return nil, &DecodeError{URL: r.url, Offset: c.maxBody, Err: err}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the answer: %w", err)
+			return nil, &bodyError{status: resp.StatusCode, read: cr.n, err: err}
 		}
 		ans.body = data
 		return ans, nil
@@ -213,6 +271,45 @@ func (c *Client) roundTrip(ctx context.Context, r *call, token string) (*answer,
 	defer httpbody.Close(resp.Body)
 	ans.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	return ans, nil
+}
+
+// bodyError is a success answer whose body could not be read to its end
+// (cut off, reset or timed out mid-way) after read bytes.
+type bodyError struct {
+	status int
+	read   int64
+	err    error
+}
+
+func (e *bodyError) Error() string {
+	return fmt.Sprintf("reading the answer (HTTP %d): cut off after %d bytes: %v", e.status, e.read, e.err)
+}
+
+func (e *bodyError) Unwrap() error { return e.err }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// noteRetry counts one retry of cause in the client's counters and in the
+// request context's retries.Counter, if any.
+func (c *Client) noteRetry(ctx context.Context, cause string) {
+	c.st.retries.Add(1)
+	c.st.byCause.Add(cause)
+	retries.Note(ctx, cause)
 }
 
 // nonRetryable marks an error that will not go away on retry.
@@ -231,8 +328,9 @@ type retrier struct {
 
 // wait is called after a failed attempt (status 0 for a network error).
 // It waits as the server asked (Retry-After) or backs off, and returns nil
-// to retry; or it returns final, annotated, when attempts ran out.
-func (r *retrier) wait(ctx context.Context, status int, h http.Header, final error) error {
+// to retry (counted under cause); or it returns final, annotated, when
+// attempts ran out.
+func (r *retrier) wait(ctx context.Context, status int, h http.Header, final error, cause string) error {
 	c := r.c
 	r.attempts++
 	now := c.clk.Now()
@@ -274,8 +372,8 @@ func (r *retrier) wait(ctx context.Context, status int, h http.Header, final err
 		}
 		c.pace.hold(hold, status == http.StatusTooManyRequests)
 	}
-	c.st.retries.Add(1)
-	c.log.Debug("graph: retrying", "status", status, "wait", d, "retry_after", fromServer, "attempt", r.attempts, "error", final.Error())
+	c.noteRetry(ctx, cause)
+	c.log.Debug("graph: retrying", "cause", cause, "status", status, "wait", d, "retry_after", fromServer, "attempt", r.attempts, "error", final.Error())
 	err := c.clk.SleepUntil(ctx, until, nil)
 	c.st.retryWait.Add(int64(max(c.clk.Now().Sub(now), 0)))
 	if err != nil {

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"qtc/api/internal/httpbody"
+	"qtc/api/internal/httplog"
+	"qtc/api/retries"
 )
 
 // APIConfig configures an APIClient. APIServerURL and Username are required.
@@ -44,6 +46,7 @@ type APIConfig struct {
 	RequestedWith string
 	HTTPClient    *http.Client  // default: 10-minute timeout (large pages)
 	Logger        *slog.Logger  // default: discard
+	Trace         *slog.Logger  // if set, gets every HTTP exchange at debug level, secrets redacted (qtc --trace)
 	MaxAttempts   int           // attempts for 5xx / network errors, default 5
 	MaxWait       time.Duration // longest total wait on 409s per call, default 10m
 }
@@ -89,6 +92,7 @@ type APIClient struct {
 
 	requests  atomic.Int64
 	throttled atomic.Int64
+	retries   retries.Counter
 
 	limMu sync.Mutex
 	lim   Limits
@@ -121,6 +125,7 @@ func NewAPIClient(cfg APIConfig) (*APIClient, error) {
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: 10 * time.Minute}
 	}
+	c.hc = httplog.Client(c.hc, cfg.Trace)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -139,6 +144,15 @@ func (c *APIClient) Requests() int64 { return c.requests.Load() }
 
 // Throttled is the number of 409 limit answers (codes 1960/1965) waited out.
 func (c *APIClient) Throttled() int64 { return c.throttled.Load() }
+
+// Retries counts the requests the client sent again, by cause (package
+// retries: "409", "503", "reset", "truncated", …).
+func (c *APIClient) Retries() map[string]int { return c.retries.Counts() }
+
+func (c *APIClient) noteRetry(ctx context.Context, cause string) {
+	c.retries.Add(cause)
+	retries.Note(ctx, cause)
+}
 
 // Limits returns the last limit headers seen.
 func (c *APIClient) Limits() Limits {
@@ -245,6 +259,7 @@ func (c *APIClient) open(ctx context.Context, cl call) (*http.Response, func(), 
 			if !retryable(err) || failures >= c.maxAttempts {
 				return nil, nil, fmt.Errorf("qualys: %s [%s]: %w", cl.op, cl.url, err)
 			}
+			c.noteRetry(ctx, retries.OfError(err))
 			if err := c.pause(ctx, cl, backoffN(c.backoffBase, c.backoffCap, failures)); err != nil {
 				return nil, nil, err
 			}
@@ -253,6 +268,8 @@ func (c *APIClient) open(ctx context.Context, cl call) (*http.Response, func(), 
 		c.noteLimits(resp.Header)
 		if resp.StatusCode == http.StatusOK {
 			var once sync.Once
+			body := resp.Body
+			resp.Body = readCloser{&transitReader{r: body}, body}
 			return resp, func() {
 				once.Do(func() { httpbody.Close(resp.Body); c.gate.release() })
 			}, nil
@@ -286,6 +303,7 @@ func (c *APIClient) open(ctx context.Context, cl call) (*http.Response, func(), 
 				return nil, nil, fmt.Errorf("qualys: %s: %w", cl.op, err)
 			}
 			waited += d
+			c.noteRetry(ctx, retries.Limit409)
 			continue
 		case s == http.StatusConflict:
 			apiErr.hint = hint409Limit
@@ -298,6 +316,8 @@ func (c *APIClient) open(ctx context.Context, cl call) (*http.Response, func(), 
 			if failures >= c.maxAttempts {
 				return nil, nil, apiErr
 			}
+			_, hasRA := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			c.noteRetry(ctx, retries.OfStatus(s, hasRA))
 			if err := c.pause(ctx, cl, backoffN(c.backoffBase, c.backoffCap, failures)); err != nil {
 				return nil, nil, err
 			}
@@ -306,6 +326,69 @@ func (c *APIClient) open(ctx context.Context, cl call) (*http.Response, func(), 
 			apiErr.hint = "check the API server URL (e.g. https://qualysapi.qg1.apps.qualys.co.uk for UK1)"
 		}
 		return nil, nil, apiErr
+	}
+}
+
+// transitReader marks the errors of reading a success body (the
+// connection cut or timed out mid-way) as transitError, so that a page
+// broken in transit can be told from a malformed document.
+type transitReader struct{ r io.Reader }
+
+func (t *transitReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &transitError{err}
+	}
+	return n, err
+}
+
+// transitError is a success body that broke off in transit.
+type transitError struct{ err error }
+
+func (e *transitError) Error() string { return "the body was cut off in transit: " + e.err.Error() }
+func (e *transitError) Unwrap() error { return e.err }
+
+// brokenInTransit reports whether a page failed because its body was cut
+// off (or timed out) in transit, and the retry cause.
+func brokenInTransit(err error) (string, bool) {
+	var te *transitError
+	if !errors.As(err, &te) {
+		return "", false
+	}
+	if retries.OfError(te.err) == retries.Timeout {
+		return retries.Timeout, true
+	}
+	return retries.Truncated, true
+}
+
+// getPage opens a page and decodes it, fetching it again (at most
+// maxAttempts times) when its body breaks off in transit, after calling
+// restart so the caller forgets the records of the broken attempt. With
+// restart nil a broken page is not fetched again. Errors carry the URL.
+func (c *APIClient) getPage(ctx context.Context, cl call, restart func(), decode func(io.Reader) error) error {
+	for attempt := 1; ; attempt++ {
+		resp, done, err := c.open(ctx, cl)
+		if err != nil {
+			return err
+		}
+		err = decode(resp.Body)
+		done()
+		if err == nil {
+			return nil
+		}
+		err = withURL(err, cl.op, cl.url)
+		cause, broken := brokenInTransit(err)
+		if !broken || restart == nil || attempt >= c.maxAttempts || ctx.Err() != nil {
+			if broken {
+				err = fmt.Errorf("%w (%d attempts)", err, attempt)
+			}
+			return err
+		}
+		restart()
+		c.noteRetry(ctx, cause)
+		if err := c.pause(ctx, cl, backoffN(c.backoffBase, c.backoffCap, attempt)); err != nil {
+			return err
+		}
 	}
 }
 

@@ -4,7 +4,7 @@
 // tenant (org) connector creation, and the table of Qualys platforms.
 //
 // A Client authenticates against {gateway}/auth, keeps the JWT it gets back
-// (re-authenticating shortly before it expires, or once after a 401), and
+// (re-authenticating shortly before it expires, or after a 401), and
 // fetches Spring-paged lists. Every record is returned both decoded and as
 // the exact bytes the server sent (Item.Raw), so callers can store what the
 // API returned without re-encoding it.
@@ -29,6 +29,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"qtc/api/internal/httplog"
+	"qtc/api/retries"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -57,6 +60,7 @@ type Config struct {
 	Password    string        // never logged, never in errors
 	HTTPClient  *http.Client  // default: &http.Client{Timeout: 60 * time.Second}
 	Logger      *slog.Logger  // default: discard
+	Trace       *slog.Logger  // if set, gets every HTTP exchange at debug level, secrets redacted (qtc --trace)
 	MaxAttempts int           // attempts for 5xx / network errors, default 5
 	MaxWait     time.Duration // longest total time one call may spend waiting on rate limits, default 10m
 }
@@ -93,6 +97,7 @@ type Client struct {
 	now          func() time.Time
 
 	requests atomic.Int64
+	retries  retries.Counter
 
 	mu       sync.Mutex // guards token, expiry, inflight
 	token    string
@@ -132,6 +137,7 @@ func New(cfg Config) (*Client, error) {
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: defaultHTTPTimeout}
 	}
+	c.hc = httplog.Client(c.hc, cfg.Trace)
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -216,6 +222,10 @@ func isLoopback(host string) bool {
 // Requests reports how many HTTP requests the client has sent so far, of all
 // kinds (authentication, retries and list calls), for run logs.
 func (c *Client) Requests() int64 { return c.requests.Load() }
+
+// Retries counts the requests the client sent again, by cause (package
+// retries: "429", "409", "503", "reset", "truncated", "expired-token", …).
+func (c *Client) Retries() map[string]int { return c.retries.Counts() }
 
 // RateLimit returns the rate-limit state from the most recent response that
 // carried X-RateLimit-* headers.

@@ -461,7 +461,10 @@ func TestReauthOn401(t *testing.T) {
 		wantAPI   int64
 	}{
 		{"second token accepted", "tok-2", false, 2, 2},
-		{"second 401 returned", "", true, 2, 2},
+		// A token can be refused twice on the way (expired, a skewed
+		// clock): the third is still tried.
+		{"third token accepted", "tok-3", false, 3, 3},
+		{"third 401 returned", "", true, 3, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -752,21 +755,26 @@ func TestContextCanceledDuringWait(t *testing.T) {
 	}
 }
 
+// TestDecodeErrorsFromServer: a body that is not JSON (as a garbled or
+// cut-off transfer leaves it) is fetched again, MaxAttempts times; JSON of
+// the wrong shape is not. Either way the error names the URL and the byte
+// offset.
 func TestDecodeErrorsFromServer(t *testing.T) {
 	full := policiesBody(t)
 	tests := []struct {
 		name       string
 		body       string
 		wantOffset int64
+		wantCalls  int64
 	}{
-		{"truncated", full[:len(full)-40], int64(len(full) - 40)},
-		{"not json", "Service temporarily unavailable", 1},
-		{"no content", `{"status":"ok"}`, 0},
+		{"truncated", full[:len(full)-40], int64(len(full) - 40), 3},
+		{"not json", "Service temporarily unavailable", 1, 3},
+		{"no content", `{"status":"ok"}`, 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := newGateway(t, script(t, step{body: tt.body}))
-			c, _, _ := newTestClient(t, g, clientOpts{})
+			g := newGateway(t, script(t, step{body: tt.body}, step{body: tt.body}, step{body: tt.body}))
+			c, _, _ := newTestClient(t, g, clientOpts{maxAttempts: 3})
 			_, err := c.Policies(context.Background(), 2, 25)
 			var de *DecodeError
 			if !errors.As(err, &de) {
@@ -779,8 +787,11 @@ func TestDecodeErrorsFromServer(t *testing.T) {
 			if !strings.Contains(err.Error(), wantURL) || !strings.Contains(err.Error(), fmt.Sprintf("at byte %d", tt.wantOffset)) {
 				t.Errorf("Error() = %q", err)
 			}
-			if g.apiCalls.Load() != 1 {
-				t.Errorf("api calls = %d, want 1", g.apiCalls.Load())
+			if g.apiCalls.Load() != tt.wantCalls {
+				t.Errorf("api calls = %d, want %d", g.apiCalls.Load(), tt.wantCalls)
+			}
+			if n := c.Retries()["malformed"]; n != int(tt.wantCalls-1) {
+				t.Errorf("retries %v, want %d as malformed", c.Retries(), tt.wantCalls-1)
 			}
 		})
 	}
@@ -942,9 +953,10 @@ func TestBodiesClosed(t *testing.T) {
 		step{status: 401, body: `{"message":"expired"}`},
 		step{body: body},
 		step{body: body[:100]},
+		step{body: body[:100]}, // fetched again: still cut off
 		step{status: 404, body: "nope"},
 	), "tok-1", "tok-2")
-	c, ct, _ := newTestClient(t, g, clientOpts{})
+	c, ct, _ := newTestClient(t, g, clientOpts{maxAttempts: 2})
 	ctx := context.Background()
 	if _, err := c.Policies(ctx, 0, 50); err != nil {
 		t.Fatal(err)
@@ -955,8 +967,8 @@ func TestBodiesClosed(t *testing.T) {
 	if _, err := c.Policies(ctx, 2, 50); err == nil {
 		t.Fatal("404: no error")
 	}
-	if ct.opened.Load() != 8 { // 2 auth + 6 API
-		t.Errorf("bodies opened = %d, want 8", ct.opened.Load())
+	if ct.opened.Load() != 9 { // 2 auth + 7 API
+		t.Errorf("bodies opened = %d, want 9", ct.opened.Load())
 	}
 }
 

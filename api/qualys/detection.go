@@ -170,6 +170,10 @@ type DetectionQuery struct {
 	Params url.Values
 	// OnPage is called after each page's hosts (commit, save NextURL).
 	OnPage func(ListPage) error
+	// Restart, if set, lets a page whose body breaks off in transit be
+	// fetched again: it is called first, and must forget the hosts fn got
+	// since the last OnPage. Without it such a page is an error.
+	Restart func()
 }
 
 // HostDetections lists the VM host detections, following WARNING/URL
@@ -190,28 +194,29 @@ func (c *APIClient) HostDetections(ctx context.Context, q DetectionQuery, fn fun
 	if !q.ProcessedAfter.IsZero() {
 		p.Set("vm_processed_after", q.ProcessedAfter.UTC().Format("2006-01-02T15:04:05Z"))
 	}
-	return c.followList(ctx, op, c.url(DetectionPath, p), false, q.OnPage, func(r io.Reader) (ListPage, error) {
+	return c.followList(ctx, op, c.url(DetectionPath, p), false, q.OnPage, q.Restart, func(r io.Reader) (ListPage, error) {
 		return DecodeDetections(r, fn)
 	})
 }
 
-// followList fetches u and the pages its WARNING/URLs name.
-func (c *APIClient) followList(ctx context.Context, op, u string, kb bool, onPage func(ListPage) error, decode func(io.Reader) (ListPage, error)) error {
+// followList fetches u and the pages its WARNING/URLs name (restart: see
+// getPage).
+func (c *APIClient) followList(ctx context.Context, op, u string, kb bool, onPage func(ListPage) error, restart func(), decode func(io.Reader) (ListPage, error)) error {
 	seen := map[string]bool{}
 	for u != "" {
 		if seen[u] {
 			return fmt.Errorf("qualys: %s: WARNING/URL repeats a page already fetched [%s]", op, u)
 		}
 		seen[u] = true
-		resp, done, err := c.open(ctx, call{op: op, method: http.MethodGet, url: u, kb: kb})
-		if err != nil {
+		var page ListPage
+		err := c.getPage(ctx, call{op: op, method: http.MethodGet, url: u, kb: kb}, restart, func(r io.Reader) error {
+			var err error
+			page, err = decode(r)
 			return err
-		}
-		page, err := decode(resp.Body)
-		done()
+		})
 		page.URL = u
 		if err != nil {
-			return withURL(err, op, u)
+			return err
 		}
 		c.log.Debug("qualys: list page", "op", op, "url", u, "records", page.Records, "next", page.NextURL())
 		if onPage != nil {

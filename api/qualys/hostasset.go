@@ -226,6 +226,10 @@ type HostAssetQuery struct {
 	// OnPage, when set, is called after each page's assets (a place to
 	// commit a store transaction and save page.LastID as the cursor).
 	OnPage func(HostAssetPage) error
+	// Restart, if set, lets a page whose body breaks off in transit be
+	// fetched again: it is called first, and must forget the assets fn got
+	// since the last OnPage. Without it such a page is an error.
+	Restart func()
 }
 
 // serviceRequestXML builds the search body.
@@ -260,20 +264,20 @@ func (c *APIClient) HostAssets(ctx context.Context, q HostAssetQuery, fn func(Ho
 	start := q.StartFromID
 	floor := start - 1 // assets at or below floor were already seen
 	for {
-		resp, done, err := c.open(ctx, call{op: op, method: http.MethodPost, url: u, body: q.serviceRequestXML(start)})
-		if err != nil {
+		var page HostAssetPage
+		err := c.getPage(ctx, call{op: op, method: http.MethodPost, url: u, body: q.serviceRequestXML(start)}, q.Restart, func(r io.Reader) error {
+			var err error
+			page, err = DecodeHostAssets(r, func(h HostAsset) error {
+				if h.ID <= floor {
+					return nil
+				}
+				return fn(h)
+			})
 			return err
-		}
-		page, err := DecodeHostAssets(resp.Body, func(h HostAsset) error {
-			if h.ID <= floor {
-				return nil
-			}
-			return fn(h)
 		})
-		done()
 		page.URL = u
 		if err != nil {
-			return withURL(err, op, u)
+			return err
 		}
 		c.log.Debug("qualys: host asset page", "url", u, "count", page.Count, "has_more", page.HasMoreRecords, "last_id", page.LastID)
 		if q.OnPage != nil {

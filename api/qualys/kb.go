@@ -75,7 +75,8 @@ func DecodeKnowledgeBase(r io.Reader, fn func(Vuln) error) (ListPage, error) {
 // parallelism may call it from several goroutines: the client keeps all
 // calls under the server's concurrency limit. A 409 that is not a rate or
 // concurrency limit is reported as possibly a missing knowledge base
-// permission (seed 004).
+// permission (seed 004). A batch whose answer breaks off in transit is
+// fetched again, so fn may see a VULN twice: key what it keeps by QID.
 func (c *APIClient) KnowledgeBase(ctx context.Context, qids []int, fn func(Vuln) error) error {
 	const op = "list knowledge base"
 	ids := make([]int, 0, len(qids))
@@ -96,7 +97,7 @@ func (c *APIClient) KnowledgeBase(ctx context.Context, qids []int, fn func(Vuln)
 			b.WriteString(strconv.Itoa(id))
 		}
 		p := url.Values{"action": {"list"}, "ids": {b.String()}}
-		err := c.followList(ctx, op, c.url(KnowledgeBasePath, p), true, nil, func(r io.Reader) (ListPage, error) {
+		err := c.followList(ctx, op, c.url(KnowledgeBasePath, p), true, nil, func() {}, func(r io.Reader) (ListPage, error) {
 			return DecodeKnowledgeBase(r, fn)
 		})
 		if err != nil {

@@ -81,7 +81,7 @@ func getPage[T any](ctx context.Context, c *Client, op, path string, pageNo, pag
 		"pageNo":   {strconv.Itoa(pageNo)},
 		"pageSize": {strconv.Itoa(pageSize)},
 	})
-	body, status, err := c.do(ctx, request{op: op, method: http.MethodGet, url: u, bearer: true, want: http.StatusOK})
+	body, status, err := c.do(ctx, request{op: op, method: http.MethodGet, url: u, bearer: true, want: http.StatusOK, check: validJSON})
 	if err != nil {
 		return nil, err
 	}

@@ -308,7 +308,7 @@ func (c *Client) ResourceByUUID(ctx context.Context, cloud, resourceType, uuid s
 
 // resourceCall performs a GET of an inventory URL and decodes the page.
 func (c *Client) resourceCall(ctx context.Context, op, u string) (*ResourcePage, error) {
-	body, status, err := c.do(ctx, request{op: op, method: http.MethodGet, url: u, bearer: true, want: http.StatusOK})
+	body, status, err := c.do(ctx, request{op: op, method: http.MethodGet, url: u, bearer: true, want: http.StatusOK, check: validJSON})
 	if err != nil {
 		return nil, err
 	}

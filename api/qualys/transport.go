@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"qtc/api/internal/httpbody"
+	"qtc/api/retries"
 )
 
 const userAgent = "qtc-qualys-client/1"
@@ -32,7 +33,7 @@ type request struct {
 	url     string
 	form    url.Values // sent as application/x-www-form-urlencoded when non-nil
 	json    []byte     // sent as application/json when non-nil (and form is nil)
-	bearer  bool       // send the token; on 401 authenticate again once and retry
+	bearer  bool       // send the token; on 401 authenticate again and retry (maxReauths times)
 	want    int        // the success status
 	want2   int        // a second success status (0 = none), e.g. 200 besides 201
 	maxBody int64      // largest success body accepted; 0 = the client's maxBody
@@ -53,6 +54,19 @@ type request struct {
 	// redact lists strings the request carried that must not appear in an
 	// error (a secret the server might echo in its message).
 	redact []string
+
+	// check, if set, vets a success body: a *DecodeError (a body that is
+	// not valid JSON, as a garbled transfer leaves it) makes do fetch it
+	// again, like a body cut off in transit.
+	check func(body []byte) error
+}
+
+// validJSON is a request.check for JSON answers.
+func validJSON(body []byte) error {
+	if de := syntaxError(body, "JSON"); de != nil {
+		return de
+	}
+	return nil
 }
 
 // success reports whether status is one of r's success statuses.
@@ -67,18 +81,22 @@ func (r request) success(status int) bool {
 //   - 409/429: wait X-RateLimit-ToWait-Sec, else Retry-After, else an
 //     exponential backoff, until the call has waited maxWait in total.
 //   - 5xx and network errors: capped exponential backoff with full jitter,
-//     at most maxAttempts attempts.
-//   - 401 on a bearer call: authenticate again once, then retry.
+//     at most maxAttempts attempts. A success body cut off in transit (or,
+//     with r.check, not valid JSON) likewise; if it stays broken the error
+//     is a *DecodeError naming the URL and the byte offset.
+//   - 401 on a bearer call: authenticate again and retry, maxReauths
+//     times at most.
 //   - anything else: *APIError at once.
 //
 // A request marked once is not sent again after a 5xx answer, or after a
 // network error unless the connection was never made (see request.once).
+// Every retry is counted by cause (see package retries).
 func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 	var (
 		failures  int           // 5xx answers and network errors so far
 		throttled int           // 409/429 answers so far
 		waited    time.Duration // time spent waiting on rate limits
-		reauthed  bool          // the one re-authentication after a 401 is used
+		reauths   int           // re-authentications after a 401 so far
 	)
 	maxBody := r.maxBody
 	if maxBody <= 0 {
@@ -91,11 +109,12 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 
 	// transient handles a 5xx or a network error: it waits and returns nil
 	// to retry, or returns the error that ends the call.
-	transient := func(status int, cause error, final error) error {
+	transient := func(status int, cause error, final error, why string) error {
 		failures++
 		if failures >= c.maxAttempts {
 			return final
 		}
+		c.noteRetry(ctx, why)
 		d := c.backoff(failures)
 		attrs := []any{"op", r.op, "url", r.url, "attempt", failures, "max_attempts", c.maxAttempts, "wait", d}
 		if status != 0 {
@@ -171,7 +190,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 					"op", r.op, "url", r.url, "error", err.Error())
 				return nil, 0, fmt.Errorf("qualys: %s: %w; the request may have reached the server, so it was not sent again: check whether it took effect before retrying", r.op, err)
 			}
-			if stop := transient(0, err, fmt.Errorf("qualys: %s: giving up after %d attempts: %w", r.op, failures+1, err)); stop != nil {
+			if stop := transient(0, err, fmt.Errorf("qualys: %s: giving up after %d attempts: %w", r.op, failures+1, err), retries.OfError(err)); stop != nil {
 				return nil, 0, stop
 			}
 			continue
@@ -180,7 +199,20 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		status := resp.StatusCode
 
 		if r.success(status) {
+			cr := &countingReader{r: resp.Body}
+			resp.Body = readCloser{cr, resp.Body}
 			data, err := httpbody.Read(resp, maxBody)
+			if err == nil && r.check != nil {
+				var de *DecodeError
+				if cerr := r.check(data); errors.As(cerr, &de) {
+					de.URL = r.url
+					de.Err = fmt.Errorf("%w (%d attempts)", de.Err, failures+1)
+					if stop := transient(0, nil, de, retries.Malformed); stop != nil {
+						return nil, status, stop
+					}
+					continue
+				}
+			}
 			if err == nil {
 				return data, status, nil
 			}
@@ -194,7 +226,13 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 				return nil, status, fmt.Errorf("qualys: %s: the server answered HTTP %d but the response was cut off: %w; the request probably took effect: check before retrying [%s]", r.op, status, err, r.url)
 			}
 			// The body was cut off in transit: a network error.
-			if stop := transient(0, err, fmt.Errorf("qualys: %s: reading response from %s: giving up after %d attempts: %w", r.op, r.url, failures+1, err)); stop != nil {
+			why := retries.Truncated
+			if retries.OfError(err) == retries.Timeout {
+				why = retries.Timeout
+			}
+			final := &DecodeError{URL: r.url, Offset: cr.n,
+				Err: fmt.Errorf("%s: the body was cut off after %d bytes (HTTP %d, %d attempts): %w", r.op, cr.n, status, failures+1, err)}
+			if stop := transient(0, err, final, why); stop != nil {
 				return nil, 0, stop
 			}
 			continue
@@ -202,12 +240,13 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 
 		apiErr := c.readAPIError(r, resp)
 		switch {
-		case status == http.StatusUnauthorized && r.bearer && !reauthed:
-			reauthed = true
+		case status == http.StatusUnauthorized && r.bearer && reauths < maxReauths:
+			reauths++
 			c.log.Info("qualys: token rejected (HTTP 401), authenticating again", "op", r.op, "url", r.url)
 			if _, err := c.acquireToken(ctx, token, false); err != nil {
 				return nil, 0, err
 			}
+			c.noteRetry(ctx, retries.ExpiredToken)
 			continue
 
 		case status == http.StatusConflict && r.conflict && !c.hasWaitHeader(resp.Header):
@@ -232,6 +271,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 				return nil, 0, c.ctxError(r.op, err)
 			}
 			waited += d
+			c.noteRetry(ctx, retries.OfStatus(status, fromServer))
 			continue
 
 		case status >= 500 && r.once:
@@ -241,7 +281,8 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 			return nil, status, apiErr
 
 		case status >= 500:
-			if stop := transient(status, nil, apiErr); stop != nil {
+			_, hasRA := parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+			if stop := transient(status, nil, apiErr, retries.OfStatus(status, hasRA)); stop != nil {
 				return nil, status, stop
 			}
 			continue
@@ -249,6 +290,35 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		return nil, status, apiErr
 	}
 }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// noteRetry counts one retry of cause in the client's counter and in the
+// request context's retries.Counter, if any.
+func (c *Client) noteRetry(ctx context.Context, cause string) {
+	c.retries.Add(cause)
+	retries.Note(ctx, cause)
+}
+
+// maxReauths is how many times one call authenticates again after a 401:
+// a token can expire, or be refused by a skewed clock, on the way (as with
+// Graph); a fresh token refused twice means the credentials are wrong.
+const maxReauths = 2
 
 func (c *Client) ctxError(op string, err error) error {
 	return fmt.Errorf("qualys: %s: %w", op, err)
