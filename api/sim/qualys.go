@@ -172,13 +172,37 @@ func (q *qualys) serveAuth(w http.ResponseWriter, r *http.Request) {
 // api wraps an API endpoint. The order of checks is: injected faults (a
 // gateway-level failure happens before anything else), authentication,
 // rate limit (each admitted call uses one unit of the budget), then the
-// endpoint, which gets the authenticated user.
+// endpoint, which gets the authenticated user (and its answer may get a
+// body fault).
 func (q *qualys) api(serve func(w http.ResponseWriter, r *http.Request, user string)) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q.running.Add(1)
 		defer q.running.Add(-1)
 		now := q.s.now()
 		opt := &q.s.opt
+
+		rf, ok := q.s.decideFaults(w, r)
+		if !ok {
+			return
+		}
+		switch rf.statusKind {
+		case faultThrottle:
+			q.limitHeaders(w, now)
+			w.Header().Set("X-RateLimit-ToWait-Sec", "1")
+			q.s.countFault("429")
+			q.writeError(w, http.StatusTooManyRequests, "Too many requests: the API gateway is throttling calls, retry after X-RateLimit-ToWait-Sec seconds")
+			return
+		case faultUnavailable:
+			q.limitHeaders(w, now)
+			q.s.countFault("503")
+			q.writeError(w, http.StatusServiceUnavailable, "Service temporarily unavailable, please retry later")
+			return
+		case faultGatewayTimeout:
+			q.limitHeaders(w, now)
+			q.s.countFault("504")
+			q.writeError(w, http.StatusGatewayTimeout, "Gateway timeout: the upstream service did not answer in time")
+			return
+		}
 
 		q.mu.Lock()
 		q.calls++
@@ -199,6 +223,10 @@ func (q *qualys) api(serve func(w http.ResponseWriter, r *http.Request, user str
 			return
 		}
 		user, msg := q.authorize(r, now)
+		if msg == "" && rf.expired {
+			q.s.countFault("expired-token")
+			msg = "Unauthorized: the token has expired; authenticate again"
+		}
 		if msg != "" {
 			q.limitHeaders(w, now)
 			q.writeError(w, http.StatusUnauthorized, msg)
@@ -214,7 +242,13 @@ func (q *qualys) api(serve func(w http.ResponseWriter, r *http.Request, user str
 				opt.RateLimit, windowSec(opt.RateWindow), wait))
 			return
 		}
-		serve(w, r, user)
+		if rf.body == "" {
+			serve(w, r, user)
+			return
+		}
+		bw := newBodyFaultWriter(w)
+		serve(bw, r, user)
+		q.s.sendWithFault(bw, r, rf.body)
 	}
 }
 

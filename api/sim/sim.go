@@ -42,6 +42,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"qtc/api/sim/internal/listen"
@@ -59,6 +60,7 @@ type Options struct {
 	Latency       time.Duration // added to every response; honours request cancellation
 	ThrottleEvery int           // every Kth API request (not /auth) → 429 with X-RateLimit-ToWait-Sec: 1
 	FailEvery     int           // every Kth API request (not /auth) → 503 with a JSON error body
+	Faults        FaultOptions  // random faults (see FaultOptions), on the gateway and XML APIs
 
 	RateLimit  int           // API calls allowed per window, default 2000; exhausted → 429 with X-RateLimit-ToWait-Sec
 	RateWindow time.Duration // rate-limit window, default 1h
@@ -134,6 +136,9 @@ func Defaults(opt Options) Options {
 	if opt.ConcurrencyLimit <= 0 {
 		opt.ConcurrencyLimit = qualysConcurrency
 	}
+	if opt.Faults.SlowBodyTime <= 0 {
+		opt.Faults.SlowBodyTime = 500 * time.Millisecond
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -157,6 +162,10 @@ type Stats struct {
 	Throttled, RateLimited int
 	// Failed counts 503 responses injected by FailEvery.
 	Failed int
+	// Faults counts the faults injected by Options.Faults, by kind: "429"
+	// (409 CODE 1965 on the XML APIs), "503", "504", "reset", "truncated",
+	// "malformed", "slow", "expired-token".
+	Faults map[string]int
 	// Canceled counts requests the client abandoned while the simulator was
 	// applying Latency (no response was written).
 	Canceled int
@@ -172,6 +181,8 @@ type Server struct {
 	wild   []*route          // patterns with {wildcards}, in registration order
 	q      *qualys
 	x      *xmlAPI // classic XML APIs (host assets, detections, knowledge base)
+
+	reqN atomic.Uint64 // API requests (gateway and XML), for Faults
 
 	mu    sync.Mutex // guards stats
 	stats Stats
@@ -229,7 +240,7 @@ func New(opt Options) *Server {
 		opt:    opt,
 		log:    opt.Logger,
 		routes: make(map[string]*route),
-		stats:  Stats{Requests: make(map[string]int), Status: make(map[int]int)},
+		stats:  Stats{Requests: make(map[string]int), Status: make(map[int]int), Faults: make(map[string]int)},
 	}
 	s.q = newQualys(s)
 	s.q.register(s)
@@ -341,6 +352,10 @@ func (s *Server) Stats() Stats {
 	st.Status = make(map[int]int, len(s.stats.Status))
 	for k, v := range s.stats.Status {
 		st.Status[k] = v
+	}
+	st.Faults = make(map[string]int, len(s.stats.Faults))
+	for k, v := range s.stats.Faults {
+		st.Faults[k] = v
 	}
 	return st
 }

@@ -117,6 +117,27 @@ func (x *xmlAPI) wrap(classic bool, serve func(w http.ResponseWriter, r *http.Re
 				writeQPSError(w, status, code, text)
 			}
 		}
+		rf, ok := x.s.decideFaults(w, r)
+		if !ok {
+			return
+		}
+		switch rf.statusKind {
+		case faultThrottle:
+			x.limitHeaders(w, now, 1)
+			x.s.countFault("429")
+			fail(http.StatusConflict, "1965", "This API cannot be run again for another 1 seconds.")
+			return
+		case faultUnavailable:
+			x.limitHeaders(w, now, 0)
+			x.s.countFault("503")
+			fail(http.StatusServiceUnavailable, "", "Service temporarily unavailable, please retry later.")
+			return
+		case faultGatewayTimeout:
+			x.limitHeaders(w, now, 0)
+			x.s.countFault("504")
+			fail(http.StatusGatewayTimeout, "", "Gateway timeout.")
+			return
+		}
 		if classic && r.Header.Get("X-Requested-With") == "" {
 			x.limitHeaders(w, now, 0)
 			fail(http.StatusBadRequest, "", "Please specify the X-Requested-With header (any value) in the request.")
@@ -165,7 +186,13 @@ func (x *xmlAPI) wrap(classic bool, serve func(w http.ResponseWriter, r *http.Re
 			}
 		}
 		x.data()
-		serve(w, r)
+		if rf.body == "" {
+			serve(w, r)
+			return
+		}
+		bw := newBodyFaultWriter(w)
+		serve(bw, r)
+		x.s.sendWithFault(bw, r, rf.body)
 	}
 }
 

@@ -96,6 +96,7 @@ func (s *Server) serveBatch(rc *rctx, body io.Reader) (int, http.Header, []byte)
 			h.Set(k, v)
 		}
 		irc := s.newRctx(h, rc.base, n, true)
+		irc.faults = rc.faults // delivered (or lost) with the $batch answer
 		failedDep := false
 		for _, dep := range r.DependsOn {
 			if st := status[dep]; st < 200 || st > 299 {

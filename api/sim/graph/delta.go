@@ -239,7 +239,7 @@ func (rc *rctx) serveDelta(q *query, k kind) (*resp, *gerr) {
 			return nil, rc.gone(sch, t, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again.")
 		}
 		if s.fault(rc.n, faultDeltaGone, s.opt.Faults.DeltaGone) {
-			s.countFault("410", "")
+			rc.countFault("410")
 			return nil, rc.gone(sch, t, "resyncRequired", "The delta token is no longer valid: the directory's sync state was reset. Start a full synchronization with the URL in the Location header.")
 		}
 		if t.phase == phaseLink {
@@ -248,7 +248,7 @@ func (rc *rctx) serveDelta(q *query, k kind) (*resp, *gerr) {
 			d.mu.RUnlock()
 			from := t.from
 			if t.prev < from && s.fault(rc.n, faultReplay, s.opt.Faults.DeltaReplay) {
-				s.countFault("replay", "")
+				rc.countFault("replay")
 				from = t.prev
 			}
 			t = deltaTok{res: k, phase: phaseChanges, from: from, to: cn, prev: t.from, issued: rc.now.UnixNano(),

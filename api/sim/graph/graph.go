@@ -37,6 +37,19 @@ type rctx struct {
 	cliID  string
 	inner  bool
 	raw    string // the request's raw query (for nextLink)
+	// faults are the kinds injected into this answer (and, for a $batch,
+	// into its inner answers): counted in Stats once the answer is sent
+	// whole, so that faults inside an answer cut off never count.
+	faults *[]string
+}
+
+// countFault notes a fault injected into the answer.
+func (rc *rctx) countFault(kind string) {
+	if rc.faults == nil {
+		rc.s.countFault(kind, "")
+		return
+	}
+	*rc.faults = append(*rc.faults, kind)
 }
 
 // resp is a handler's answer.
@@ -204,6 +217,7 @@ const graphContentType = "application/json;odata.metadata=minimal;odata.streamin
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	n := s.reqN.Add(1)
 	rc := s.newRctx(r.Header, linkBase(r), n, false)
+	rc.faults = new([]string)
 	if s.fault(n, faultReset, s.opt.Faults.ConnReset) {
 		s.countFault("reset", "unknown")
 		resetConn(w)
@@ -217,16 +231,34 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		h[k] = v
 	}
 	h.Set("Content-Length", strconv.Itoa(len(res.body)))
-	if res.status == http.StatusOK && s.fault(n, faultTruncate, s.opt.Faults.TruncatedBody) && len(res.body) > 2 {
+	f := &s.opt.Faults
+	ok := res.status == http.StatusOK && len(res.body) > 2
+	if ok && f.MalformIf != nil && f.MalformIf(r) {
+		s.countFault("malformed", res.pattern) // what the answer held never arrives
+		half := res.body[:len(res.body)/2]
+		h.Set("Content-Length", strconv.Itoa(len(half)))
+		w.WriteHeader(res.status)
+		_, _ = w.Write(half)
+		return
+	}
+	if ok && (s.fault(n, faultTruncate, f.TruncatedBody) || f.TruncateIf != nil && f.TruncateIf(r)) {
 		s.countFault("truncated", res.pattern)
 		w.WriteHeader(res.status)
 		_, _ = w.Write(res.body[:len(res.body)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
+		if fl, canFlush := w.(http.Flusher); canFlush {
+			fl.Flush()
 		}
 		panic(http.ErrAbortHandler) // the connection is closed mid-body
 	}
+	for _, kind := range *rc.faults {
+		s.countFault(kind, res.pattern)
+	}
 	w.WriteHeader(res.status)
+	if ok && s.fault(n, faultSlowBody, f.SlowBody) {
+		s.countFault("slow", res.pattern)
+		writeSlowly(w, r, res.body, f.SlowBodyTime)
+		return
+	}
 	_, _ = w.Write(res.body)
 	s.log.Debug("graphsim: request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", res.status, "ru", res.ru)
 }
@@ -325,29 +357,29 @@ func (s *Server) dispatch(rc *rctx, method, path, rawQuery string, body io.Reade
 	f := &s.opt.Faults
 	switch {
 	case s.fault(rc.n, faultThrottle, f.Throttle):
-		s.countFault("429", res.pattern)
+		rc.countFault("429")
 		secs := strconv.Itoa(int((f.RetryAfter + time.Second - 1) / time.Second))
 		return fail(&gerr{status: http.StatusTooManyRequests, code: "TooManyRequests",
 			msg: "Too many requests. Please retry after " + secs + " seconds.",
 			hdr: http.Header{"Retry-After": {secs}}})
 	case s.fault(rc.n, faultUnavailable, f.Unavailable):
-		s.countFault("503", res.pattern)
+		rc.countFault("503")
 		secs := strconv.Itoa(int((f.RetryAfter + time.Second - 1) / time.Second))
 		return fail(&gerr{status: http.StatusServiceUnavailable, code: "serviceNotAvailable",
 			msg: "The service is temporarily unavailable. Please retry after " + secs + " seconds.",
 			hdr: http.Header{"Retry-After": {secs}}})
 	case s.fault(rc.n, faultUnavailableNoRA, f.UnavailableNoRetryAfter):
-		s.countFault("503-no-retry-after", res.pattern)
+		rc.countFault("503-no-retry-after")
 		return fail(&gerr{status: http.StatusServiceUnavailable, code: "serviceNotAvailable",
 			msg: "The service is temporarily unavailable."})
 	case s.fault(rc.n, faultGatewayTimeout, f.GatewayTimeout):
-		s.countFault("504", res.pattern)
+		rc.countFault("504")
 		return fail(&gerr{status: http.StatusGatewayTimeout, code: "UnknownError", msg: "Gateway timeout."})
 	}
 
 	c, ae := s.authenticate(rc.hdr, rc.now)
 	if ae == nil && s.fault(rc.n, faultExpiredToken, f.ExpiredToken) {
-		s.countFault("expired-token", res.pattern)
+		rc.countFault("expired-token")
 		ae = &authError{"Lifetime validation failed, the token is expired."}
 	}
 	if ae != nil {

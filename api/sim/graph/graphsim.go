@@ -144,8 +144,19 @@ type FaultOptions struct {
 	ExpiredToken            float64 // 401 InvalidAuthenticationToken "token is expired" for a valid token
 	DeltaGone               float64 // 410 Gone with Location on delta requests carrying a token
 	DeltaReplay             float64 // a delta round also re-sends the previous round's changes
+	SlowBody                float64 // a 200 whose headers come at once and whose body trickles over SlowBodyTime (outer only)
 
-	RetryAfter time.Duration // Retry-After of injected 429 and 503, default 1s
+	RetryAfter   time.Duration // Retry-After of injected 429 and 503, default 1s
+	SlowBodyTime time.Duration // how long a slow body takes to arrive, default 500ms
+
+	// TruncateIf, if set, pins a fault to the requests it matches (outer
+	// requests to the Graph host): every 200 they get stops mid-JSON and
+	// the connection closes, however often they are sent (counted as
+	// "truncated"). MalformIf does the same with a complete answer whose
+	// Content-Length covers only the first half of the JSON: the body
+	// arrives whole, and is not valid JSON (counted as "malformed"). For
+	// tests of a page that stays broken.
+	TruncateIf, MalformIf func(r *http.Request) bool
 }
 
 // Defaults returns o with every zero field set to its default.
@@ -205,6 +216,9 @@ func Defaults(o Options) Options {
 	if o.Faults.RetryAfter <= 0 {
 		o.Faults.RetryAfter = time.Second
 	}
+	if o.Faults.SlowBodyTime <= 0 {
+		o.Faults.SlowBodyTime = 500 * time.Millisecond
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -228,7 +242,10 @@ type Stats struct {
 	Throttled429          int
 	Throttled429ByPattern map[string]int
 	// Faults counts injected faults by kind ("429", "503", "503-no-retry-after",
-	// "504", "reset", "truncated", "expired-token", "410", "replay").
+	// "504", "reset", "truncated", "malformed", "slow", "expired-token",
+	// "410", "replay"), inner $batch requests included. Faults inside an
+	// answer that is then cut off or malformed never reached the client and
+	// are not counted: only the answer's own fault is.
 	Faults map[string]int
 
 	TotalRU       int
