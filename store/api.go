@@ -167,8 +167,14 @@ type Run struct {
 	Requests  int64             `json:"requests"` // HTTP requests the run sent
 	// Throttled is how many limit answers (HTTP 409 codes 1960/1965 of the
 	// Qualys API server) the run waited out before going on.
-	Throttled int64  `json:"throttled,omitempty"`
-	Error     string `json:"error,omitempty"`
+	Throttled int64 `json:"throttled,omitempty"`
+	// Retries counts the requests the run sent again, by cause: "429",
+	// "409", "503", "503-no-retry-after", "504", "5xx", "reset",
+	// "truncated", "malformed", "timeout", "network", "expired-token",
+	// "410-resync" (a query listed again), and "batch-…" for requests
+	// inside Graph $batch calls (see package api/retries).
+	Retries map[string]int `json:"retries,omitempty"`
+	Error   string         `json:"error,omitempty"`
 }
 
 // Order selects the index a window is read through.

@@ -213,7 +213,7 @@ func OpenContext(ctx context.Context, path string, opt Options) (*Store, error) 
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 
-	db, err := openBolt(path, opt)
+	db, err := openLocked(path, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +223,37 @@ func OpenContext(ctx context.Context, path string, opt Options) (*Store, error) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// openLocked is openBolt making sure that the file it locked is still the
+// one at path: Compact renames a new file over the store while it holds the
+// old file's lock, and a process that was waiting for that lock must open
+// the new file, not the old one that is no longer anybody's store. The file
+// is the same if path names the same file before and after bbolt opens and
+// locks it (a file renamed away in between cannot come back).
+func openLocked(path string, opt Options) (*bolt.DB, error) {
+	for attempt := 1; ; attempt++ {
+		pre, err := os.Stat(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		db, err := openBolt(path, opt)
+		if err != nil {
+			return nil, err
+		}
+		post, err := os.Stat(path)
+		if err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		if pre == nil || os.SameFile(pre, post) {
+			return db, nil
+		}
+		_ = db.Close()
+		if attempt == 3 {
+			return nil, fmt.Errorf("open store %s: the file was replaced while it was being opened (3 times); try again", path)
+		}
+	}
 }
 
 // openBolt hands the (pre-validated) file to bbolt, converting its lock
