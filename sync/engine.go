@@ -15,6 +15,7 @@ import (
 	gosync "sync"
 	"time"
 
+	"qtc/api/retries"
 	"qtc/store"
 	"qtc/store/vault"
 )
@@ -60,6 +61,9 @@ type Engine struct {
 	Vault      *vault.Vault
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Trace, if set, gets every HTTP exchange of the API clients at debug
+	// level, secrets redacted (qtc --trace).
+	Trace *slog.Logger
 	// PageSize is the page size asked of Spring-paged endpoints.
 	PageSize int
 
@@ -102,6 +106,10 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sync %s: record run: %w", name, err)
 	}
+	// Every request of the run counts its retries here, whichever client
+	// sends it; the engine adds the queries it lists again (410).
+	var retried retries.Counter
+	ctx = retries.WithCounter(ctx, &retried)
 	plan, err := e.plan(conn, opt)
 	if err == nil {
 		err = plan.prepare(ctx)
@@ -157,6 +165,7 @@ func (e *Engine) Sync(ctx context.Context, name string, opt Options) (store.Run,
 	if plan.throttled != nil {
 		run.Throttled = plan.throttled()
 	}
+	run.Retries = retried.Counts()
 	if err != nil {
 		run.Error = err.Error()
 	}

@@ -221,7 +221,7 @@ func (e *Engine) graphConfig(conn store.Connector) (graph.Config, error) {
 	}
 	return graph.Config{
 		TenantID: conn.Settings[SettingTenantID], ClientID: conn.Settings[SettingClientID], ClientSecret: string(secret),
-		Cloud: cl, Token: tok, HTTPClient: hc, Logger: e.logger(),
+		Cloud: cl, Token: tok, HTTPClient: hc, Logger: e.logger(), Trace: e.Trace,
 	}, nil
 }
 

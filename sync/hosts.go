@@ -65,7 +65,7 @@ func (e *Engine) QualysAPIClient(conn store.Connector) (*qualys.APIClient, error
 	}
 	return qualys.NewAPIClient(qualys.APIConfig{
 		APIServerURL: api, Username: cfg.Username, Password: cfg.Password,
-		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
+		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Trace: cfg.Trace,
 	})
 }
 
@@ -159,6 +159,7 @@ func findingsFetcher(c *qualys.APIClient, kb *kbCache) func(ctx context.Context,
 			next = p.NextURL()
 			return errPageDone
 		}
+		q.Restart = func() { hosts = hosts[:0] } // the page is fetched again
 		err := c.HostDetections(ctx, q, func(h qualys.DetectionHost) error {
 			h.Raw = nil
 			hosts = append(hosts, h)
@@ -237,6 +238,7 @@ func (e *Engine) hostsFetcher(conn string, c *qualys.APIClient) func(ctx context
 			page = p
 			return errPageDone
 		}
+		q.Restart = func() { assets = assets[:0] } // the page is fetched again
 		err := c.HostAssets(ctx, q, func(h qualys.HostAsset) error {
 			h.Raw = nil
 			assets = append(assets, h)

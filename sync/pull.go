@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"qtc/api/retries"
 	"qtc/store"
 	"qtc/sync/catalog"
 )
@@ -167,6 +168,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 			p, err := s.fetch(fctx, at, window, e.pageSize())
 			if err != nil && at == from && from != (cursor{}) && s.staleResume != nil && s.staleResume(err) {
 				e.logger().Warn("saved cursor no longer valid; restarting the query", "connector", conn, "stream", name, "err", err)
+				noteResync(fctx, err)
 				at = cursor{}
 				from = cursor{}
 				p, err = s.fetch(fctx, at, window, e.pageSize())
@@ -177,6 +179,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 				// first page; what was written stays, rewritten unchanged.
 				restarts++
 				e.logger().Warn("the source reset the query mid-pull; listing again from the first page", "connector", conn, "stream", name, "err", err)
+				noteResync(fctx, err)
 				at = cursor{}
 				p, err = s.fetch(fctx, at, window, e.pageSize())
 			}
@@ -205,6 +208,7 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 				// The source no longer accepts the delta link (7 days old,
 				// or reset): pull everything again and sweep what is gone.
 				e.logger().Warn("delta link expired; falling back to a full pull", "connector", conn, "stream", name, "err", f.err)
+				noteResync(ctx, f.err)
 				cancel()
 				full := opt
 				full.Full = true
@@ -279,6 +283,15 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 		return counts, mode, err
 	}
 	return counts, mode, fmt.Errorf("%s: page stream ended before the last page", name)
+}
+
+// noteResync counts, in the run's retries, a query listed again because the
+// source refused its link (Graph's 410 or resyncRequired); a link saved
+// from another endpoint is not the source's doing and is not counted.
+func noteResync(ctx context.Context, err error) {
+	if !errors.Is(err, errStaleLink) {
+		retries.Note(ctx, retries.Resync)
+	}
 }
 
 // finish completes a pull whose pages are all written: a full pull removes

@@ -65,6 +65,7 @@ func (e *Engine) qualysConfig(conn store.Connector) (qualys.Config, error) {
 		Password:   string(pw),
 		HTTPClient: hc,
 		Logger:     e.logger(),
+		Trace:      e.Trace,
 	}, nil
 }
 

@@ -321,7 +321,7 @@ func (e *Engine) newTester(conn store.Connector) (*tester, error) {
 		hosts := hostOf(cfg.GatewayURL)
 		if apiURL := strings.TrimSpace(conn.Settings[SettingAPIURL]); apiURL != "" {
 			if t.api, err = qualys.NewAPIClient(qualys.APIConfig{APIServerURL: apiURL, Username: cfg.Username, Password: cfg.Password,
-				HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, MaxAttempts: testMaxAttempts, MaxWait: testMaxWait}); err != nil {
+				HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Trace: cfg.Trace, MaxAttempts: testMaxAttempts, MaxWait: testMaxWait}); err != nil {
 				return nil, err
 			}
 			raw = append(raw, apiURL)
