@@ -17,8 +17,8 @@ import (
 
 // runLogScreen is a connector's Logs tab: its sync runs newest first —
 // start, kind, state, duration, requests, added / changed / removed, the
-// error with the seed's advice — and, on enter, one run's per-type counts
-// and its whole error.
+// error with the seed's advice — and, on enter, one run's per-type counts,
+// its retries by cause and its whole error.
 type runLogScreen struct {
 	env    *env
 	conn   string
@@ -99,6 +99,28 @@ func runRows(runs []store.Run) []vlist.Row {
 	return rows
 }
 
+// retriesLine is a run's retries by cause, "12: 429 ×3, reset ×9" (causes
+// in order), or "" when nothing was retried.
+func retriesLine(byCause map[string]int) string {
+	causes := make([]string, 0, len(byCause))
+	total := 0
+	for c, n := range byCause {
+		if n > 0 {
+			causes = append(causes, c)
+			total += n
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	sort.Strings(causes)
+	parts := make([]string, len(causes))
+	for i, c := range causes {
+		parts[i] = c + " ×" + commas(byCause[c])
+	}
+	return commas(total) + ": " + strings.Join(parts, ", ")
+}
+
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
@@ -114,7 +136,11 @@ func runDetail(run store.Run) string {
 	if !run.End.IsZero() {
 		fmt.Fprintf(&b, "Ended    %s (%s)\n", run.End.Local().Format("2006-01-02 15:04:05"), run.End.Sub(run.Start).Round(time.Millisecond))
 	}
-	fmt.Fprintf(&b, "Requests %s\n\n", commas(int(run.Requests)))
+	fmt.Fprintf(&b, "Requests %s\n", commas(int(run.Requests)))
+	if line := retriesLine(run.Retries); line != "" {
+		fmt.Fprintf(&b, "Retries  %s\n", line)
+	}
+	b.WriteString("\n")
 	types := make([]string, 0, len(run.Counts))
 	w := len("TYPE")
 	for t := range run.Counts {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"qtc/api/sim"
+	"qtc/store"
 	qsync "qtc/sync"
 )
 
@@ -69,5 +70,32 @@ func TestDueConnectorsSyncInTheBackground(t *testing.T) {
 		if msg := cmd(); msg != nil {
 			t.Errorf("startDue(nil) = %T", msg)
 		}
+	}
+}
+
+// TestRunDetailShowsRetriesByCause: a run's detail (enter in :logs) lists
+// what it retried, by cause, and says nothing of retries when there were
+// none.
+func TestRunDetailShowsRetriesByCause(t *testing.T) {
+	tests := []struct {
+		name    string
+		retries map[string]int
+		want    string // the Retries line, "" for none
+	}{
+		{"none", nil, ""},
+		{"zero counts", map[string]int{"429": 0}, ""},
+		{"by cause in order", map[string]int{"reset": 3, "429": 2, "batch-503": 1200}, "Retries  1,205: 429 ×2, batch-503 ×1,200, reset ×3\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := runDetail(store.Run{ID: 7, Kind: "full", State: qsync.StateProcessed, Requests: 40, Retries: tc.retries})
+			has := strings.Contains(got, "Retries")
+			switch {
+			case tc.want == "" && has:
+				t.Errorf("detail shows retries for a run without any:\n%s", got)
+			case tc.want != "" && !strings.Contains(got, "Requests 40\n"+tc.want+"\n"):
+				t.Errorf("detail lacks %q after the requests:\n%s", tc.want, got)
+			}
+		})
 	}
 }

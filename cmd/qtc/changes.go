@@ -49,9 +49,7 @@ func (f *exceptionFlags) input() (qualys.ExceptionInput, error) {
 		if err != nil {
 			return in, err
 		}
-		dec := json.NewDecoder(strings.NewReader(string(data)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
+		if in, err = qualys.DecodeExceptionInput(data); err != nil {
 			return in, &usageError{err: fmt.Errorf("--file %s: %w", f.file, err)}
 		}
 	}
@@ -262,10 +260,8 @@ func azureOrgCommand() *command {
 				if err != nil {
 					return err
 				}
-				var in qualys.AzureOrgConnectorInput
-				dec := json.NewDecoder(strings.NewReader(string(data)))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(&in); err != nil {
+				in, err := qualys.DecodeAzureOrgConnectorInput(data)
+				if err != nil {
 					return &usageError{err: fmt.Errorf("--file %s: %w", file, err)}
 				}
 				if in.SecretValue == "" {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"qtc/store"
@@ -25,6 +26,7 @@ type cli struct {
 	dbPath  string
 	keyPath string
 	verbose bool
+	trace   bool // log every HTTP exchange, secrets redacted (implies verbose)
 }
 
 func (c *cli) root() *command {
@@ -41,6 +43,7 @@ func (c *cli) root() *command {
 			exceptionCommand(),
 			azureOrgCommand(),
 			keyCommand(),
+			storeCommand(),
 		},
 	}
 }
@@ -50,6 +53,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	c.ctx = ctx
 	cmd := c.root()
 	path := ""
+	var global []string // global flags before the command: qtc --trace sync
 	for len(args) > 0 && len(cmd.sub) > 0 {
 		a := args[0]
 		if a == "help" {
@@ -58,7 +62,12 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 			continue
 		}
 		if strings.HasPrefix(a, "-") {
-			break
+			n := globalFlagArgs(args)
+			if n == 0 {
+				break
+			}
+			global, args = append(global, args[:n]...), args[n:]
+			continue
 		}
 		var next *command
 		for _, s := range cmd.sub {
@@ -81,7 +90,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		cmd.flags(fs)
 	}
 	fs.Usage = func() {}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseInterspersed(fs, append(global, args...))
 	if isHelp(err) {
 		printHelp(c.stdout, cmd, path, fs)
 		return errHelpShown
@@ -89,6 +98,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	if err != nil {
 		return &usageError{err: err, usage: cmd.usage(path)}
 	}
+	c.verbose = c.verbose || c.trace // --trace implies -v
 	if cmd.run == nil {
 		if len(pos) > 0 {
 			return &usageError{err: fmt.Errorf("unknown command %q", strings.TrimSpace(path+" "+pos[0])), usage: cmd.usage(path)}
@@ -109,6 +119,24 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 func (c *cli) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.dbPath, "db", os.Getenv("QTC_DB"), "store `path` (env QTC_DB; default $XDG_DATA_HOME/qtc/qtc.db)")
 	fs.BoolVar(&c.verbose, "v", false, "verbose: debug logs on stderr")
+	trace, _ := strconv.ParseBool(os.Getenv("QTC_TRACE"))
+	fs.BoolVar(&c.trace, "trace", trace, "trace every HTTP exchange in the debug logs, credentials and tokens redacted; implies -v (env QTC_TRACE=1)")
+}
+
+// globalFlagArgs is how many of args a global flag at args[0] takes (1 or
+// 2: --db PATH), 0 when args[0] is not a global flag.
+func globalFlagArgs(args []string) int {
+	name, _, hasValue := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+	fs := newFlagSet("qtc")
+	(&cli{}).globalFlags(fs)
+	f := fs.Lookup(name)
+	if f == nil || name == "" {
+		return 0
+	}
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); hasValue || (ok && b.IsBoolFlag()) || len(args) < 2 {
+		return 1
+	}
+	return 2
 }
 
 func (c *cli) logger() *slog.Logger {
@@ -160,7 +188,11 @@ func (c *cli) engine() (*qsync.Engine, error) {
 		st.Close()
 		return nil, err
 	}
-	return &qsync.Engine{Store: st, Vault: v, Logger: c.logger()}, nil
+	eng := &qsync.Engine{Store: st, Vault: v, Logger: c.logger()}
+	if c.trace {
+		eng.Trace = eng.Logger
+	}
+	return eng, nil
 }
 
 func needArgs(pos []string, n int, what string) error {

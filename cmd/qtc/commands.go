@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,6 +49,9 @@ func simCommand() *command {
 			fmt.Fprintf(c.stdout, "  serving: %s\n", strings.Join(counts, ", "))
 			fmt.Fprintf(c.stdout, "  latency %s; throttle every %d; fail every %d; POST /_sim/mutate changes data (simulator only)\n",
 				opt.Latency, opt.ThrottleEvery, opt.FailEvery)
+			if o.faults != "" {
+				fmt.Fprintf(c.stdout, "  faults %s in both simulators; each sync's retries are counted by cause in its run log\n", o.faults)
+			}
 			fmt.Fprintf(c.stdout, "try:  QTC_PASSWORD=%s qtc connector add qualys mysim --gateway-url %s --username %s && qtc sync mysim\n",
 				opt.Password, url, opt.Username)
 			g := graphsim.New(o.graphOptions())
@@ -99,13 +101,14 @@ func (o *simFlags) registerFaults(fs *flag.FlagSet) {
 	fs.IntVar(&o.exceptions, "exceptions", 0, "number of exceptions to serve (0: default)")
 	fs.StringVar(&o.scale, "scale", "", "data `size`: small (default) or seed (the seed's totals, e.g. 111,207 Entra ID users)")
 	fs.IntVar(&o.graphGroups, "graph-groups", 0, "number of Entra ID groups (0: the scale's default, 40 small, 800 seed)")
-	fs.StringVar(&o.faults, "faults", "", "Graph faults: a total `rate` spread over every kind (e.g. 0.2), or kind=rate,… with kinds 429, 503, 503-no-retry-after, 504, reset, truncated, expired-token, 410, replay")
+	fs.StringVar(&o.faults, "faults", "", "faults of both simulators: a total `rate` spread over every kind (e.g. 0.2), or kind=rate,… with kinds "+faultKindNames()+" (503-no-retry-after, 410 and replay: Graph only)")
 	fs.IntVar(&o.graphBudget, "graph-budget", 0, "Graph resource units per 10 s (0: Microsoft's limit for the tenant size, 8,000 above 500 users; -1: unthrottled)")
 }
 
 func (o *simFlags) options(c *cli) sim.Options {
+	f, _ := parseFaults(o.faults) // checked by validate
 	opt := sim.Options{
-		Latency: o.latency, ThrottleEvery: o.throttleEvery, FailEvery: o.failEvery,
+		Latency: o.latency, ThrottleEvery: o.throttleEvery, FailEvery: o.failEvery, Faults: f.qualys,
 		Policies: o.policies, Exceptions: o.exceptions, Scale: o.scale, Logger: c.logger(),
 	}
 	return sim.Defaults(opt)
@@ -118,7 +121,7 @@ func (o *simFlags) graphOptions() graphsim.Options {
 		scale = graphsim.ScaleSeed
 	}
 	f, _ := parseFaults(o.faults) // checked by validate
-	return graphsim.Options{Scale: scale, Latency: o.latency, Groups: o.graphGroups, Budget: o.graphBudget, Faults: f}
+	return graphsim.Options{Scale: scale, Latency: o.latency, Groups: o.graphGroups, Budget: o.graphBudget, Faults: f.graph}
 }
 
 func (o *simFlags) validate() error {
@@ -523,58 +526,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-// faultKinds maps --faults kind names to the Graph simulator's fault fields.
-var faultKinds = map[string]func(*graphsim.FaultOptions) *float64{
-	"429":                func(f *graphsim.FaultOptions) *float64 { return &f.Throttle },
-	"503":                func(f *graphsim.FaultOptions) *float64 { return &f.Unavailable },
-	"503-no-retry-after": func(f *graphsim.FaultOptions) *float64 { return &f.UnavailableNoRetryAfter },
-	"504":                func(f *graphsim.FaultOptions) *float64 { return &f.GatewayTimeout },
-	"reset":              func(f *graphsim.FaultOptions) *float64 { return &f.ConnReset },
-	"truncated":          func(f *graphsim.FaultOptions) *float64 { return &f.TruncatedBody },
-	"expired-token":      func(f *graphsim.FaultOptions) *float64 { return &f.ExpiredToken },
-	"410":                func(f *graphsim.FaultOptions) *float64 { return &f.DeltaGone },
-	"replay":             func(f *graphsim.FaultOptions) *float64 { return &f.DeltaReplay },
-}
-
-// parseFaults reads --faults: "0.2" spreads a 20% rate evenly over every
-// kind; "429=0.05,reset=0.01" sets kinds one by one.
-func parseFaults(s string) (graphsim.FaultOptions, error) {
-	var f graphsim.FaultOptions
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return f, nil
-	}
-	rate := func(v string) (float64, error) {
-		p, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || p < 0 || p > 1 {
-			return 0, fmt.Errorf("--faults: %q is not a rate between 0 and 1", v)
-		}
-		return p, nil
-	}
-	if !strings.Contains(s, "=") {
-		p, err := rate(s)
-		if err != nil {
-			return f, err
-		}
-		for _, field := range faultKinds {
-			*field(&f) = p / float64(len(faultKinds))
-		}
-		return f, nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(part, "=")
-		field, known := faultKinds[strings.TrimSpace(k)]
-		if !ok || !known {
-			return f, fmt.Errorf("--faults: %q is not kind=rate with a kind of 429, 503, 503-no-retry-after, 504, reset, truncated, expired-token, 410, replay", part)
-		}
-		p, err := rate(v)
-		if err != nil {
-			return f, err
-		}
-		*field(&f) = p
-	}
-	return f, nil
-}
-
-func faultsErr(s string) error { _, err := parseFaults(s); return err }

@@ -148,8 +148,10 @@ func connectorEditCommand() *command {
 				return err
 			}
 			given := map[string]string{}
+			global := newFlagSet("")
+			(&cli{}).globalFlags(global)
 			union.Visit(func(f *flag.Flag) {
-				if f.Name != "db" && f.Name != "v" && f.Name != "rotate-secret" {
+				if global.Lookup(f.Name) == nil && f.Name != "rotate-secret" {
 					given[f.Name] = f.Value.String()
 				}
 			})

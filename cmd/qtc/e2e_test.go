@@ -221,6 +221,15 @@ func TestBadInput(t *testing.T) {
 		{"sim negative group count", nil, []string{"sim", "--graph-groups", "-1"}, exitUsage, "--graph-groups"},
 		{"sim budget below -1", nil, []string{"sim", "--graph-budget", "-5"}, exitUsage, "--graph-budget"},
 		{"sim fault rate above 1", nil, []string{"sim", "--faults", "1.5"}, exitUsage, "--faults"},
+		{"sim unknown fault kind", nil, []string{"sim", "--faults", "boom=0.1"}, exitUsage, `--faults: "boom=0.1" is not kind=rate with a kind of 429`},
+		{"sim fault kind twice", nil, []string{"sim", "--faults", "slow=0.1,slow=0.2"}, exitUsage, "--faults: kind slow is given twice"},
+		{"demo fault rates above 1 in all", nil, []string{"demo", "--faults", "429=0.7,reset=0.7", "--no-tui"}, exitUsage, "--faults: the rates add up to 1.4; they must add up to at most 1"},
+		{"store without a command", nil, []string{"store"}, exitUsage, "qtc store needs a command"},
+		{"store compact unknown flag", nil, []string{"store", "compact", "--yes"}, exitUsage, "-yes"},
+		{"store compact --db without a path", nil, []string{"store", "compact", "--db"}, exitUsage, "-db"},
+		{"store compact extra argument", nil, []string{"store", "compact", "now"}, exitUsage, `unexpected argument "now"`},
+		{"store compact of a missing store", []string{"QTC_DB=" + filepath.Join(s.dir, "none", "qtc.db")}, []string{"store", "compact"}, exitFailure, "no such file"},
+		{"store compact of a file that is not a store", []string{"QTC_DB=" + notStore}, []string{"store", "compact"}, exitFailure, "not a qtc store"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"golang.org/x/term"
 
+	"qtc/api/retries"
 	qsync "qtc/sync"
 )
 
@@ -28,6 +29,9 @@ func (c *cli) syncWithProgress(eng *qsync.Engine, name string, opt qsync.Options
 			fmt.Fprintf(c.stderr, "; %s +%d ~%d -%d", t, n.Added, n.Changed, n.Removed)
 		}
 		fmt.Fprintln(c.stderr)
+		if n := retries.Total(run.Retries); n > 0 {
+			fmt.Fprintf(c.stderr, "%s: %d requests retried: %s\n", name, n, retries.Format(run.Retries))
+		}
 	}
 	if err != nil && run.State == qsync.StatePartiallyProcessed {
 		return &partialError{err: err}

@@ -215,28 +215,60 @@ func listHas(cell, want string) bool {
 }
 
 // containsFold reports whether lower-case needle occurs in s, ignoring ASCII
-// case, without allocating.
+// case, without allocating. Candidate positions (the needle's first byte in
+// either case) are found with strings.IndexByte, so most of s is skipped at
+// memchr speed.
 func containsFold(s, needle string) bool {
-	if needle == "" {
+	n := len(needle)
+	if n == 0 {
 		return true
 	}
-	n := len(needle)
+	c0, u0 := needle[0], needle[0]
+	switch {
+	case 'A' <= c0 && c0 <= 'Z':
+		return false // a folded byte of s is never upper-case
+	case 'a' <= c0 && c0 <= 'z':
+		u0 = c0 - ('a' - 'A')
+	}
 	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
+		rest := s[i : len(s)-n+1] // where a match can start
+		j := strings.IndexByte(rest, c0)
+		if u0 != c0 {
+			upto := rest
+			if j >= 0 {
+				upto = rest[:j]
 			}
-			if c != needle[j] {
-				break
+			if k := strings.IndexByte(upto, u0); k >= 0 {
+				j = k
 			}
 		}
-		if j == n {
+		if j < 0 {
+			return false
+		}
+		i += j
+		if hasPrefixFold(s[i+1:], needle[1:]) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether s starts with lower-case prefix, ignoring
+// ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for j := 0; j < len(prefix); j++ {
+		c := s[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // parseAge reads "90d", "12h", "2w", "1y".

@@ -79,12 +79,57 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q string) {
 		m, err := Parse(q, titles)
 		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
 			return
 		}
-		for _, r := range rows {
-			m(r)
+		terms, err := split(q)
+		if err != nil {
+			t.Fatalf("Parse accepted %q that split rejects: %v", q, err)
 		}
-		m(nil)
+		// Rows to match: the fixed ones, none, and one made of the terms.
+		cases := [][]string{nil, make([]string, len(titles))}
+		for _, r := range rows {
+			cases = append(cases, r)
+		}
+		own := make([]string, len(titles))
+		for i, term := range terms {
+			own[i%len(own)] += term
+		}
+		cases = append(cases, own)
+		twice, err := Parse(q+" "+q, titles)
+		if err != nil {
+			t.Fatalf("%q parses but twice over fails: %v", q, err)
+		}
+		var termMatchers, negated []Matcher
+		for _, term := range terms { // terms hold no quotes: quoting keeps them whole
+			tm, err := Parse(`"`+term+`"`, titles)
+			if err != nil {
+				t.Fatalf("term %q of %q alone: %v", term, q, err)
+			}
+			nm, err := Parse(`"!`+term+`"`, titles)
+			if err != nil {
+				t.Fatalf("negated term !%q of %q: %v", term, q, err)
+			}
+			termMatchers, negated = append(termMatchers, tm), append(negated, nm)
+		}
+		for _, r := range cases {
+			got := m(r)
+			if twice(r) != got {
+				t.Fatalf("%q and %q disagree on %q", q, q+" "+q, r)
+			}
+			all := true
+			for i, tm := range termMatchers {
+				if negated[i](r) == tm(r) {
+					t.Fatalf("!%q matches %q like %q does", terms[i], r, terms[i])
+				}
+				all = all && tm(r)
+			}
+			if all != got {
+				t.Fatalf("%q matches %q: %v, but its terms: %v", q, r, got, all)
+			}
+		}
 	})
 }
 
@@ -117,6 +162,70 @@ func TestAgeComparisons(t *testing.T) {
 		}
 		if strings.Join(got, ",") != tt.want {
 			t.Errorf("%q matched %v, want %s", tt.q, got, tt.want)
+		}
+	}
+}
+
+// containsFoldNaive is the definition containsFold implements: every start
+// position, bytes of s folded to lower case.
+func containsFoldNaive(s, needle string) bool {
+	for i := 0; i+len(needle) <= len(s); i++ {
+		if hasPrefixFold(s[i:], needle) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestContainsFold(t *testing.T) {
+	tests := []struct {
+		s, needle string
+		want      bool
+	}{
+		{"Garcia", "garcia", true},
+		{"GARCIA", "gar", true},
+		{"Ana García", "garc", true}, // ASCII folding only: í stays
+		{"Ana García", "garcí", true},
+		{"Ana GARCÍA", "garcí", false},
+		{"x", "", true},
+		{"", "a", false},
+		{"ab", "abc", false},
+		{"aaab", "aab", true},
+		{"AaAb", "aab", true},
+		{"abcabd", "abd", true},
+		{"Osaka", "Osa", false}, // an upper-case needle never matches
+		{"1.2.3", ".3", true},
+		{"gag", "g", true},
+		{"xyz", "g", false},
+	}
+	for _, tt := range tests {
+		if got := containsFold(tt.s, tt.needle); got != tt.want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", tt.s, tt.needle, got, tt.want)
+		}
+	}
+	// Every string of up to 4 bytes over a small alphabet against every
+	// needle of up to 3: the fast search agrees with the definition.
+	alphabet := []string{"a", "A", "b", "B", "-"}
+	var all []string
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		all = append(all, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(prefix+c, n-1)
+		}
+	}
+	grow("", 4)
+	for _, s := range all {
+		for _, needle := range all {
+			if len(needle) > 3 {
+				continue
+			}
+			if got, want := containsFold(s, needle), containsFoldNaive(s, needle); got != want {
+				t.Fatalf("containsFold(%q, %q) = %v, want %v", s, needle, got, want)
+			}
 		}
 	}
 }
