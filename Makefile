@@ -3,8 +3,9 @@ GO      ?= go
 BIN     ?= bin/qtc
 PKGS    := ./...
 FUZZTIME ?= 30s
+SMOKE_FUZZTIME ?= 1s
 
-.PHONY: all build demo test bench fuzz fmt vet lint clean
+.PHONY: all build demo test bench fuzz fuzz-smoke fmt vet lint clean
 
 all: build
 
@@ -14,9 +15,9 @@ build:
 demo:
 	$(GO) run ./cmd/qtc demo
 
-# What CI runs (.ci/run): gofmt, vet, staticcheck, then every test with the
-# race detector.
-test: vet lint
+# What CI runs (.ci/run): gofmt, vet, staticcheck, every fuzz target
+# briefly, then every test with the race detector.
+test: vet lint fuzz-smoke
 	$(GO) test -race -count=1 $(PKGS)
 
 # staticcheck is pinned in go.mod as a tool dependency.
@@ -32,13 +33,25 @@ vet:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-# Longer fuzzing of every decoder of outside input.
+# Fuzzing of every decoder of outside input: every Fuzz target of every
+# package, FUZZTIME each. Each package's instrumented test binary is built
+# once and run per target in the package's directory, with go test's fuzz
+# cache. Crashers land in the package's testdata/fuzz/ and stay there as
+# regression cases that plain `go test` runs.
 fuzz:
-	@for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	  done; \
+	@bin=$$(mktemp -d) && trap 'rm -rf "$$bin"' EXIT && \
+	mod=$$($(GO) list -m) && cache=$$($(GO) env GOCACHE)/fuzz && \
+	grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed 's|^\./\(.*\)/[^/]*:func \(.*\)|\1 \2|' | sort | \
+	while read dir f; do \
+	  t="$$bin/$$(echo $$dir | tr / _).test"; \
+	  [ -x "$$t" ] || $(GO) test -c -fuzz=. -o "$$t" ./$$dir || exit 1; \
+	  echo "== $$mod/$$dir $$f ($(FUZZTIME))"; \
+	  (cd $$dir && "$$t" -test.run '^$$' -test.fuzz "^$$f$$" -test.fuzztime $(FUZZTIME) -test.fuzzcachedir "$$cache/$$mod/$$dir") || exit 1; \
 	done
+
+# The same loop, briefly: part of `make test`.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SMOKE_FUZZTIME)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
