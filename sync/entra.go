@@ -12,6 +12,7 @@ import (
 	"qtc/api/graph"
 	"qtc/store"
 	"qtc/sync/catalog"
+	"qtc/sync/internal/jsonobj"
 	"qtc/sync/relations"
 )
 
@@ -341,25 +342,9 @@ func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at 
 		if err != nil {
 			return rawPage{}, err
 		}
-		rp := rawPage{last: p.NextLink == "", next: cursor{marker: p.NextLink}, deltaLink: p.DeltaLink}
-		for _, it := range p.Items {
-			var probe struct {
-				ID      string `json:"id"`
-				Removed *struct {
-					Reason string `json:"reason"`
-				} `json:"@removed"`
-			}
-			if err := json.Unmarshal(it, &probe); err != nil {
-				return rawPage{}, fmt.Errorf("%s: item: %w", sp.typ, err)
-			}
-			switch {
-			case probe.Removed == nil:
-				rp.items = append(rp.items, it)
-			case probe.Removed.Reason == "deleted":
-				rp.deletes = append(rp.deletes, probe.ID)
-			default: // "changed": soft-deleted, restorable
-				rp.softDeletes = append(rp.softDeletes, probe.ID)
-			}
+		rp, err := graphRawPage(sp.typ, p)
+		if err != nil {
+			return rawPage{}, err
 		}
 		if sp.post != nil {
 			if err := sp.post(ctx, c, &rp); err != nil {
@@ -368,6 +353,36 @@ func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at 
 		}
 		return rp, nil
 	}
+}
+
+// graphRawPage sorts a Graph page's items into records to write, objects
+// deleted for good and objects soft-deleted (@removed), and keeps its links.
+func graphRawPage(typ string, p *graph.Page) (rawPage, error) {
+	rp := rawPage{last: p.NextLink == "", next: cursor{marker: p.NextLink}, deltaLink: p.DeltaLink}
+	for _, it := range p.Items {
+		o, err := jsonobj.Scan(it)
+		if err != nil {
+			return rawPage{}, fmt.Errorf("%s: item: %w", typ, err)
+		}
+		removed := o.Get("@removed")
+		if removed == nil || string(removed) == "null" {
+			rp.items = append(rp.items, it)
+			continue
+		}
+		id, _ := jsonobj.String(o.Get("id"))
+		var why struct {
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal(removed, &why); err != nil {
+			return rawPage{}, fmt.Errorf("%s: item %s: @removed: %w", typ, id, err)
+		}
+		if why.Reason == "deleted" {
+			rp.deletes = append(rp.deletes, id)
+		} else { // "changed": soft-deleted, restorable
+			rp.softDeletes = append(rp.softDeletes, id)
+		}
+	}
+	return rp, nil
 }
 
 // explainGraph names the missing permission on a 403 (seed 003's table)

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,7 +23,14 @@ import (
 // the same data: max(requests × latency ÷ concurrency, (RU of the cheapest
 // plan − 8,000) ÷ 800 RU/s). Run it with `make bench` (a few minutes).
 func BenchmarkEntraSeedSync(b *testing.B) {
-	const latency = 20 * time.Millisecond
+	latency := 20 * time.Millisecond
+	if v := os.Getenv("QTC_BENCH_LATENCY"); v != "" { // e.g. 0 to profile the store
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("QTC_BENCH_LATENCY: %v", err)
+		}
+		latency = d
+	}
 	for _, tc := range []struct {
 		name   string
 		groups int
@@ -55,7 +63,7 @@ func BenchmarkEntraSeedSync(b *testing.B) {
 					b.Fatal(err)
 				}
 				stats := s.Stats()
-				bound := max(time.Duration(run.Requests)*latency/graph.DefaultConcurrency,
+				bound := max(time.Duration(run.Requests)*latency/graph.DefaultConcurrency, time.Millisecond,
 					time.Duration(float64(max(plan.RU-8000, 0))/800*float64(time.Second)))
 				b.Logf("full: %.1fs wall, %d requests (%d inner in %d batches), %d RU, %d throttled; cheapest plan %d calls %d RU; bound %.1fs (%.2f×)",
 					wall.Seconds(), run.Requests, stats.InnerRequests, stats.Batches, stats.TotalRU, stats.Throttled429, plan.Calls, plan.RU, bound.Seconds(), wall.Seconds()/bound.Seconds())

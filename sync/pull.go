@@ -215,13 +215,9 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 			emit(Event{Phase: "failed", Err: f.err, Total: total, Page: counts.Pages, Records: records, Counts: counts})
 			return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, f.err)
 		}
-		recs := make([]store.Record, 0, len(f.page.items))
-		for _, raw := range f.page.items {
-			r, err := typ.Record(raw, resolve)
-			if err != nil {
-				return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, err)
-			}
-			recs = append(recs, r)
+		recs, err := pageRecords(typ, f.page.items, resolve)
+		if err != nil {
+			return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, err)
 		}
 		if f.page.total > 0 {
 			total = f.page.total
@@ -279,6 +275,19 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 		return counts, mode, err
 	}
 	return counts, mode, fmt.Errorf("%s: page stream ended before the last page", name)
+}
+
+// pageRecords turns a page's items into records with their cells.
+func pageRecords(typ catalog.Type, items [][]byte, resolve catalog.Resolver) ([]store.Record, error) {
+	recs := make([]store.Record, 0, len(items))
+	for _, raw := range items {
+		r, err := typ.Record(raw, resolve)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
 }
 
 // finish completes a pull whose pages are all written: a full pull removes
