@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -71,6 +72,16 @@ func BenchmarkEntraSeedSync(b *testing.B) {
 				b.ReportMetric(float64(stats.TotalRU), "full-RU")
 				b.ReportMetric(wall.Seconds()/bound.Seconds(), "full-x-bound")
 
+				if p := os.Getenv("QTC_BENCH_DELTA_PROFILE"); p != "" { // a CPU profile of the delta alone
+					f, err := os.Create(p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := pprof.StartCPUProfile(f); err != nil {
+						b.Fatal(err)
+					}
+					defer func() { pprof.StopCPUProfile(); f.Close() }()
+				}
 				before := s.Stats()
 				s.Mutate(graphsim.Mutation{AddUsers: 500, UpdateUsers: 500, SoftDeleteUsers: 100, AddGroups: 5, UpdateGroups: 10, AddMembers: 500, RemoveMembers: 500})
 				start = time.Now()

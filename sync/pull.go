@@ -147,7 +147,13 @@ func (f *fetched) merge(q fetched) {
 // that removes records (a later page may add one of them again, and a
 // write applies its records before its removals).
 func (f *fetched) canTake(limit int) bool {
-	return f.err == nil && !f.page.last && len(f.recs) < limit &&
+	links := 0
+	for _, l := range f.page.links {
+		links += len(l.Add) + len(l.Remove)
+	}
+	// Links count too: a bbolt transaction that inserts a great many keys
+	// into the same leaves slows down with the square of their number.
+	return f.err == nil && !f.page.last && len(f.recs) < limit && links < 4*limit &&
 		len(f.page.deletes) == 0 && len(f.page.softDeletes) == 0
 }
 
