@@ -322,9 +322,81 @@ func (e *Engine) entraPlan(conn store.Connector, opt Options) (plan, error) {
 	}, nil
 }
 
+// fullListing is how a full pull of a delta entity lists it: the plain
+// collection query, in pages of 999 (a delta round's pages hold at most 200
+// objects and must be fetched one after another), with a page's relations
+// listed through $batch, all of them at once. Before the first page, the
+// delta query with $deltatoken=latest gives the link the next delta round
+// follows: changes made while the pull lists are replayed by that round.
+type fullListing struct {
+	list string
+	post func(ctx context.Context, c *graph.Client, p *rawPage) error
+}
+
+var fullListings = map[string]fullListing{
+	"users":   {"/v1.0/users?$select=" + userSelect + "&$top=999", nil},
+	"groups":  {"/v1.0/groups?$select=" + groupSelect + "&$top=999", groupMembersListed},
+	"devices": {"/v1.0/devices?$select=" + deviceSelect + "&$top=999", nil},
+}
+
 // graphFetcher pages one entity: the first request, or the delta link of a
-// delta round, then each @odata.nextLink exactly as given.
+// delta round, then each @odata.nextLink exactly as given. A full pull of
+// an entity with a fullListing lists it instead.
 func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
+	if fl, ok := fullListings[sp.typ]; ok && sp.delta {
+		delta := deltaFetcher(c, sp)
+		return func(ctx context.Context, at cursor, window string, n int) (rawPage, error) {
+			if window != "" {
+				return delta(ctx, at, window, n)
+			}
+			return listFull(ctx, c, sp, fl, at)
+		}
+	}
+	return deltaFetcher(c, sp)
+}
+
+// listFull fetches one page of a fullListing. The cursor's marker is the
+// next link and, after a space, the delta link to keep for the end.
+func listFull(ctx context.Context, c *graph.Client, sp entraStream, fl fullListing, at cursor) (rawPage, error) {
+	u, latest, _ := strings.Cut(at.marker, " ")
+	if at.marker == "" {
+		p, err := c.Get(ctx, sp.first+"&$deltatoken=latest")
+		if err != nil {
+			return rawPage{}, err
+		}
+		if p.DeltaLink == "" {
+			return rawPage{}, fmt.Errorf("%s: the delta query with $deltatoken=latest answered without a delta link", sp.typ)
+		}
+		u, latest = fl.list, p.DeltaLink
+	}
+	for _, link := range []string{u, latest} {
+		if link != fl.list && !strings.HasPrefix(link, c.Cloud().GraphURL+"/") {
+			return rawPage{}, fmt.Errorf("%s: saved link is not on %s: %w", sp.typ, c.Cloud().GraphURL, errStaleLink)
+		}
+	}
+	p, err := c.Get(ctx, u)
+	if err != nil {
+		return rawPage{}, err
+	}
+	rp, err := graphRawPage(sp.typ, p)
+	if err != nil {
+		return rawPage{}, err
+	}
+	if p.NextLink != "" {
+		rp.next = cursor{marker: p.NextLink + " " + latest}
+	} else {
+		rp.deltaLink = latest
+	}
+	if fl.post != nil {
+		if err := fl.post(ctx, c, &rp); err != nil {
+			return rawPage{}, fmt.Errorf("%s: %w", sp.typ, err)
+		}
+	}
+	return rp, nil
+}
+
+// deltaFetcher pages a delta query (or a plain collection).
+func deltaFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
 	return func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
 		u := sp.first
 		switch {
