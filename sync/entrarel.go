@@ -11,6 +11,7 @@ import (
 
 	"qtc/api/graph"
 	"qtc/store"
+	"qtc/sync/internal/jsonobj"
 	"qtc/sync/relations"
 )
 
@@ -264,12 +265,15 @@ func listedMembers(ctx context.Context, c *graph.Client, p *rawPage, ownerKind s
 	}
 	return listEach(ctx, c, owners, path, func(owner string, items []json.RawMessage) error {
 		op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: owner, FromData: []byte(ownerKind), Replace: true}
+		op.Add = make([]store.Link, 0, len(items))
 		for _, it := range items {
-			var m memberEntry
-			if err := json.Unmarshal(it, &m); err != nil || m.ID == "" {
+			o, err := jsonobj.Scan(it)
+			id, _ := jsonobj.String(o.Get("id"))
+			if err != nil || id == "" {
 				return fmt.Errorf("%s %s: member without an id", ownerKind, owner)
 			}
-			op.Add = append(op.Add, store.Link{To: m.ID, Data: kindData(m.Type)})
+			typ, _ := jsonobj.String(o.Get("@odata.type"))
+			op.Add = append(op.Add, store.Link{To: id, Data: kindData(typ)})
 		}
 		p.links = append(p.links, op)
 		return nil
