@@ -41,8 +41,8 @@ func (r *bodyRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// seedUserPages fetches every page of the seed tenant's users delta query
-// (111,207 users, 200 a page) as the sync requests it, as raw bodies.
+// seedUserPages fetches every page of the seed tenant's users (111,207) as
+// a full pull lists them (999 a page), as raw bodies.
 func seedUserPages(b *testing.B) [][]byte {
 	b.Helper()
 	sim := graphsim.New(graphsim.Options{Scale: graphsim.ScaleSeed, Budget: -1})
@@ -56,7 +56,7 @@ func seedUserPages(b *testing.B) [][]byte {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.Pages(context.Background(), identityStreams[0].first, func(*graph.Page) error { return nil }); err != nil {
+	if _, err := c.Pages(context.Background(), fullListings["users"].list, func(*graph.Page) error { return nil }); err != nil {
 		b.Fatal(err)
 	}
 	return rec.bodies
@@ -81,10 +81,11 @@ func decodeUserPage(b *testing.B, typ catalog.Type, body []byte) []store.Record 
 }
 
 // BenchmarkIngest is issue 7's ingest figure: the seed tenant's 111,207
-// users, as the Graph simulator serves them (200 a page), decoded only and
-// then decoded and written to a fresh store, from the same bytes in the
-// same run, with no network in between. Target: ingest at least half the
-// decode-only rate.
+// users, as the Graph simulator serves them to a full pull (999 a page),
+// decoded only, and then decoded and written to a fresh store the way a pull
+// does it (decoding the next pages while the previous ones are written),
+// from the same bytes in the same run, with no network in between. Target:
+// ingest at least half the decode-only rate.
 func BenchmarkIngest(b *testing.B) {
 	if testing.Short() {
 		b.Skip("seed scale")
@@ -125,13 +126,29 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				b.StartTimer()
 				start := time.Now()
+				// As a pull does: pages decoded in one goroutine while the
+				// previous ones are written in another.
+				// (decodeUserPage cannot fail here: the same bytes were
+				// decoded above, on the benchmark's goroutine.)
+				decoded := make(chan []store.Record, 1)
+				go func() {
+					defer close(decoded)
+					for _, body := range bodies {
+						p, _ := graph.DecodePage(body)
+						rp, _ := graphRawPage(typ.Name, p)
+						recs, _ := pageRecords(typ, rp.items, nil)
+						decoded <- recs
+					}
+				}()
 				var recs []store.Record
-				for p, body := range bodies {
-					recs = append(recs, decodeUserPage(b, typ, body)...)
-					if len(recs) < tc.group && p < len(bodies)-1 {
+				p := 0
+				for page := range decoded {
+					p++
+					recs = append(recs, page...)
+					if len(recs) < tc.group && p < len(bodies) {
 						continue
 					}
-					state := store.StreamState{Phase: store.PhasePaging, Generation: 1, Mode: ModeFull, NextPage: p + 1, Staged: tc.staged}
+					state := store.StreamState{Phase: store.PhasePaging, Generation: 1, Mode: ModeFull, NextPage: p, Staged: tc.staged}
 					if _, _, err := st.WritePageChanges(ctx, store.PageWrite{Connector: "b", Type: typ.Name, Layout: typ.Layout(),
 						Stream: typ.Name, Generation: 1, Records: recs, State: state, Stage: tc.staged}); err != nil {
 						b.Fatal(err)

@@ -42,7 +42,7 @@ var errNotObject = errors.New("not a JSON object")
 // byte of the values, which the cells then decode. Input that is not a
 // well-formed object is handed to encoding/json for its precise error.
 func Scan(raw []byte) (Object, error) {
-	o, ok := scanMembers(raw, make(Object, 0, 40))
+	o, ok := scanMembers(raw, make(Object, 0, 8))
 	if ok {
 		return o, nil
 	}
