@@ -97,6 +97,9 @@ type StreamState struct {
 	// LastFull is when the last full pull (baseline) completed.
 	LastFull  time.Time `json:"lastFull,omitempty"`
 	LastError string    `json:"lastError,omitempty"`
+	// Staged: the pull in progress stages its pages (PageWrite.Stage) and
+	// merges them when its last page is in.
+	Staged bool `json:"staged,omitempty"`
 }
 
 // PageWrite is one API page to commit atomically together with its stream
@@ -120,6 +123,11 @@ type PageWrite struct {
 	// Links are relation changes applied after the records, stamped with
 	// Generation. Deleted and soft-deleted records lose their links.
 	Links []LinkOp
+	// Stage appends the records, Delete and SoftDelete to the type's stage
+	// instead of writing them into it (the first full pull of an empty
+	// type; see MergeStaged). Links and State are written as usual. Every
+	// staged record is reported Added.
+	Stage bool
 }
 
 // WriteStats counts what a page write did. Added+Changed+Unchanged is the

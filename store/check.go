@@ -65,6 +65,17 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 	if v := t.meta.Get(keyMig2); v != nil {
 		return fmt.Errorf("unfinished schema 2 migration (at %q)", v)
 	}
+	// A merge building the indexes (see MergeStaged) leaves them
+	// incomplete until it ends; staged records must decode.
+	indexed := t.meta.Get(keyIndexPending) == nil
+	if sb := tb.Bucket(bucketStage); sb != nil {
+		c := sb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if _, err := decodeStaged(v); err != nil {
+				return fmt.Errorf("staged entry %x: %w", k, err)
+			}
+		}
+	}
 	n := 0
 	tick := func() error {
 		if n++; n%4096 == 0 {
@@ -99,6 +110,9 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 			return fmt.Errorf("record %q has %d cells, layout has %d columns", k, len(cells), len(cols))
 		}
 		for i, kind := range cols {
+			if !indexed {
+				break
+			}
 			key := indexKey(kind, cells[i], string(k))
 			if !bytes.Equal(keyAt(t.ix[i], key), key) {
 				return fmt.Errorf("record %q has no index entry in column %d (cell %q)", k, i, cells[i])
@@ -130,6 +144,9 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 
 	// index entries -> rows
 	for i, kind := range cols {
+		if !indexed {
+			break
+		}
 		entries := 0
 		c := t.ix[i].Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {

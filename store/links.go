@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -125,6 +126,69 @@ type linkBuckets struct {
 	root  *bolt.Bucket
 	pairs map[string]string // rel → inverse, both ways
 	rels  map[string]*bolt.Bucket
+	// pend, when not nil, holds the inverse entries to write (del: to
+	// delete) until flush, which writes them in key order: the inverse
+	// entries of a page arrive in no order, and bbolt inserts into a leaf
+	// by shifting what follows, so a large page written as it came cost the
+	// square of its size.
+	pend map[*bolt.Bucket]map[string]pendingEntry
+}
+
+// pendingEntry is an inverse entry waiting for flush.
+type pendingEntry struct {
+	v   []byte
+	del bool
+}
+
+// invPut and invDelete write an inverse entry, or note it for flush.
+func (l *linkBuckets) invPut(inv *bolt.Bucket, k, v []byte) error {
+	if l.pend == nil {
+		return inv.Put(k, v)
+	}
+	l.pendFor(inv)[string(k)] = pendingEntry{v: v}
+	return nil
+}
+
+func (l *linkBuckets) invDelete(inv *bolt.Bucket, k []byte) error {
+	if l.pend == nil {
+		return inv.Delete(k)
+	}
+	l.pendFor(inv)[string(k)] = pendingEntry{del: true}
+	return nil
+}
+
+func (l *linkBuckets) pendFor(inv *bolt.Bucket) map[string]pendingEntry {
+	m := l.pend[inv]
+	if m == nil {
+		m = map[string]pendingEntry{}
+		l.pend[inv] = m
+	}
+	return m
+}
+
+// flush writes the noted inverse entries in key order.
+func (l *linkBuckets) flush() error {
+	for inv, m := range l.pend {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			e := m[k]
+			var err error
+			if e.del {
+				err = inv.Delete([]byte(k))
+			} else {
+				err = inv.Put([]byte(k), e.v)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	l.pend = nil
+	return nil
 }
 
 // openLinks opens the connector's links for writing; create makes the
@@ -199,6 +263,15 @@ func (l *linkBuckets) pair(rel, inverse string) error {
 }
 
 // apply runs one LinkOp stamped with gen.
+// cmpLinkTarget orders links as their keys sort: by To, then ID (a To
+// holds no NUL, so a shorter To sorts first, as its key does).
+func cmpLinkTarget(a, b Link) int {
+	if c := strings.Compare(a.To, b.To); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
 func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 	if op.From == "" {
 		return fmt.Errorf("relation %s: link op with empty from", op.Rel)
@@ -247,7 +320,15 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 			return err
 		}
 	}
-	for _, a := range op.Add {
+	// Put in key order: bbolt inserts into a leaf by shifting what
+	// follows, so unordered inserts into one leaf cost the square of
+	// their number (a group's thousands of members arrive unordered).
+	add := op.Add
+	if !slices.IsSortedFunc(add, cmpLinkTarget) {
+		add = slices.Clone(add)
+		slices.SortStableFunc(add, cmpLinkTarget)
+	}
+	for _, a := range add {
 		if a.To == "" || bytes.IndexByte([]byte(a.To), 0) >= 0 || bytes.IndexByte([]byte(a.ID), 0) >= 0 {
 			return fmt.Errorf("relation %s of %q: bad link target %q", op.Rel, op.From, a.To)
 		}
@@ -255,7 +336,7 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 			return fmt.Errorf("relation %s: %w", op.Rel, err)
 		}
 		if inv != nil {
-			if err := inv.Put(linkKey(a.To, op.From, a.ID), linkValue(gen, a.Data, op.FromData)); err != nil {
+			if err := l.invPut(inv, linkKey(a.To, op.From, a.ID), linkValue(gen, a.Data, op.FromData)); err != nil {
 				return fmt.Errorf("relation %s: %w", op.Inverse, err)
 			}
 		}
@@ -265,24 +346,55 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 
 // replace makes From's links exactly op.Add, writing only what differs.
 func (l *linkBuckets) replace(op LinkOp, gen uint64, fw, inv *bolt.Bucket) error {
-	want := make(map[string]Link, len(op.Add))
-	for _, a := range op.Add {
+	// The listing and the stored links, both in key order, walked side by
+	// side (the listing's last entry wins for a repeated target).
+	add := op.Add
+	if !slices.IsSortedFunc(add, cmpLinkTarget) {
+		add = slices.Clone(add)
+		slices.SortStableFunc(add, cmpLinkTarget)
+	}
+	keys := make([][]byte, 0, len(add))
+	links := make([]Link, 0, len(add))
+	for _, a := range add {
 		if a.To == "" || bytes.IndexByte([]byte(a.To), 0) >= 0 || bytes.IndexByte([]byte(a.ID), 0) >= 0 {
 			return fmt.Errorf("relation %s of %q: bad link target %q", op.Rel, op.From, a.To)
 		}
-		want[string(linkKey(op.From, a.To, a.ID))] = a
+		k := linkKey(op.From, a.To, a.ID)
+		if n := len(keys); n > 0 && bytes.Equal(keys[n-1], k) {
+			links[n-1] = a
+			continue
+		}
+		keys, links = append(keys, k), append(links, a)
 	}
 	prefix := append([]byte(op.From), 0)
 	var stale [][]byte
+	put := make([]bool, len(keys))
 	c := fw.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		a, ok := want[string(k)]
-		if !ok {
-			stale = append(stale, slices.Clone(k))
-			continue
+	k, v := c.Seek(prefix)
+	for i := 0; ; {
+		stored := k != nil && bytes.HasPrefix(k, prefix)
+		if !stored && i == len(keys) {
+			break
 		}
-		if _, fromData, data, err := splitLinkValue(v); err == nil && bytes.Equal(fromData, op.FromData) && bytes.Equal(data, a.Data) {
-			delete(want, string(k)) // stored as it is
+		cmp := 1 // only the listing is left
+		switch {
+		case stored && i == len(keys):
+			cmp = -1
+		case stored:
+			cmp = bytes.Compare(k, keys[i])
+		}
+		switch {
+		case cmp < 0: // stored, not listed any more
+			stale = append(stale, slices.Clone(k))
+			k, v = c.Next()
+		case cmp > 0: // listed, not stored
+			put[i] = true
+			i++
+		default:
+			_, fromData, data, err := splitLinkValue(v)
+			put[i] = err != nil || !bytes.Equal(fromData, op.FromData) || !bytes.Equal(data, links[i].Data)
+			i++
+			k, v = c.Next()
 		}
 	}
 	for _, k := range stale {
@@ -290,18 +402,16 @@ func (l *linkBuckets) replace(op LinkOp, gen uint64, fw, inv *bolt.Bucket) error
 			return err
 		}
 	}
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		a := want[k]
-		if err := fw.Put([]byte(k), linkValue(gen, op.FromData, a.Data)); err != nil {
+	for i, k := range keys {
+		if !put[i] {
+			continue // stored as it is
+		}
+		a := links[i]
+		if err := fw.Put(k, linkValue(gen, op.FromData, a.Data)); err != nil {
 			return fmt.Errorf("relation %s: %w", op.Rel, err)
 		}
 		if inv != nil {
-			if err := inv.Put(linkKey(a.To, op.From, a.ID), linkValue(gen, a.Data, op.FromData)); err != nil {
+			if err := l.invPut(inv, linkKey(a.To, op.From, a.ID), linkValue(gen, a.Data, op.FromData)); err != nil {
 				return fmt.Errorf("relation %s: %w", op.Inverse, err)
 			}
 		}
@@ -321,7 +431,7 @@ func (l *linkBuckets) deleteLink(fw, inv *bolt.Bucket, k []byte) error {
 	if !ok {
 		return nil
 	}
-	return inv.Delete(linkKey(to, from, id))
+	return l.invDelete(inv, linkKey(to, from, id))
 }
 
 // drop deletes every link of id, in every relation, with the inverse
@@ -394,12 +504,40 @@ func applyLinks(tx *bolt.Tx, connector string, gen uint64, ops []LinkOp) error {
 	if err != nil {
 		return err
 	}
+	// Forward keys in key order (see pend): ops sorted by relation and
+	// owner (stable: one owner's ops keep their order; ops of different
+	// owners never touch the same forward key), each op's targets sorted
+	// by apply; inverse entries sorted by flush.
+	// Both sides of one relation written in the same page would see each
+	// other's entries: then everything is written as it comes.
+	rels := map[string]bool{}
+	for _, op := range ops {
+		rels[op.Rel] = true
+	}
+	mixed := false
+	for _, op := range ops {
+		mixed = mixed || op.Inverse != "" && rels[op.Inverse]
+	}
+	if !mixed {
+		if !slices.IsSortedFunc(ops, cmpLinkOwner) {
+			ops = slices.Clone(ops)
+			slices.SortStableFunc(ops, cmpLinkOwner)
+		}
+		l.pend = map[*bolt.Bucket]map[string]pendingEntry{}
+	}
 	for _, op := range ops {
 		if err := l.apply(op, gen); err != nil {
 			return err
 		}
 	}
-	return nil
+	return l.flush()
+}
+
+func cmpLinkOwner(a, b LinkOp) int {
+	if c := strings.Compare(a.Rel, b.Rel); c != 0 {
+		return c
+	}
+	return strings.Compare(a.From, b.From)
 }
 
 // Links returns the links of from in relation rel, ordered by target.

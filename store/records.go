@@ -291,6 +291,31 @@ func (s *Store) writePage(ctx context.Context, w PageWrite, ids *PageChanges) (W
 			if err != nil {
 				return err
 			}
+			if w.Stage {
+				if err := stagePage(t, typeBucket(tx, w.Connector, w.Type), prep, w.Delete, w.SoftDelete, softMark); err != nil {
+					return err
+				}
+				st.Added = len(prep)
+				if ids != nil {
+					for _, r := range w.Records {
+						ids.Added = append(ids.Added, r.ID)
+					}
+				}
+				t.maxGen = max(t.maxGen, w.Generation)
+				if err := t.save(tx); err != nil {
+					return err
+				}
+				if err := dropLinksOf(tx, w.Connector, stringsToBytes(slices.Concat(w.Delete, w.SoftDelete))); err != nil {
+					return err
+				}
+				if err := applyLinks(tx, w.Connector, w.Generation, w.Links); err != nil {
+					return err
+				}
+				if state == nil {
+					return nil
+				}
+				return putStream(tx, w.Connector, w.Stream, state)
+			}
 			for i := range prep {
 				if i%256 == 255 {
 					if err := ctx.Err(); err != nil {
@@ -357,6 +382,14 @@ func (s *Store) writePage(ctx context.Context, w PageWrite, ids *PageChanges) (W
 		return WriteStats{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return st, nil
+}
+
+func stringsToBytes(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
 }
 
 // putResult is what put did to one record.

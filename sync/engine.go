@@ -66,6 +66,13 @@ type Engine struct {
 	Trace *slog.Logger
 	// PageSize is the page size asked of Spring-paged endpoints.
 	PageSize int
+	// NoStaging writes the first full pull of an empty type page by page
+	// into the type instead of staging it (see store.MergeStaged); for
+	// comparisons in tests and benchmarks.
+	NoStaging bool
+	// GroupRecords is the most records one write takes from pages fetched
+	// while the writer was busy (default 5000; 1 writes each page alone).
+	GroupRecords int
 
 	mu      gosync.Mutex
 	running map[string]bool
@@ -79,6 +86,13 @@ func (e *Engine) logger() *slog.Logger {
 		return e.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) groupRecords() int {
+	if e.GroupRecords > 0 {
+		return e.GroupRecords
+	}
+	return defaultGroupRecords
 }
 
 func (e *Engine) pageSize() int {

@@ -12,6 +12,7 @@ import (
 	"qtc/api/graph"
 	"qtc/store"
 	"qtc/sync/catalog"
+	"qtc/sync/internal/jsonobj"
 	"qtc/sync/relations"
 )
 
@@ -321,9 +322,81 @@ func (e *Engine) entraPlan(conn store.Connector, opt Options) (plan, error) {
 	}, nil
 }
 
+// fullListing is how a full pull of a delta entity lists it: the plain
+// collection query, in pages of 999 (a delta round's pages hold at most 200
+// objects and must be fetched one after another), with a page's relations
+// listed through $batch, all of them at once. Before the first page, the
+// delta query with $deltatoken=latest gives the link the next delta round
+// follows: changes made while the pull lists are replayed by that round.
+type fullListing struct {
+	list string
+	post func(ctx context.Context, c *graph.Client, p *rawPage) error
+}
+
+var fullListings = map[string]fullListing{
+	"users":   {"/v1.0/users?$select=" + userSelect + "&$top=999", nil},
+	"groups":  {"/v1.0/groups?$select=" + groupSelect + "&$top=999", groupMembersListed},
+	"devices": {"/v1.0/devices?$select=" + deviceSelect + "&$top=999", nil},
+}
+
 // graphFetcher pages one entity: the first request, or the delta link of a
-// delta round, then each @odata.nextLink exactly as given.
+// delta round, then each @odata.nextLink exactly as given. A full pull of
+// an entity with a fullListing lists it instead.
 func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
+	if fl, ok := fullListings[sp.typ]; ok && sp.delta {
+		delta := deltaFetcher(c, sp)
+		return func(ctx context.Context, at cursor, window string, n int) (rawPage, error) {
+			if window != "" {
+				return delta(ctx, at, window, n)
+			}
+			return listFull(ctx, c, sp, fl, at)
+		}
+	}
+	return deltaFetcher(c, sp)
+}
+
+// listFull fetches one page of a fullListing. The cursor's marker is the
+// next link and, after a space, the delta link to keep for the end.
+func listFull(ctx context.Context, c *graph.Client, sp entraStream, fl fullListing, at cursor) (rawPage, error) {
+	u, latest, _ := strings.Cut(at.marker, " ")
+	if at.marker == "" {
+		p, err := c.Get(ctx, sp.first+"&$deltatoken=latest")
+		if err != nil {
+			return rawPage{}, err
+		}
+		if p.DeltaLink == "" {
+			return rawPage{}, fmt.Errorf("%s: the delta query with $deltatoken=latest answered without a delta link", sp.typ)
+		}
+		u, latest = fl.list, p.DeltaLink
+	}
+	for _, link := range []string{u, latest} {
+		if link != fl.list && !strings.HasPrefix(link, c.Cloud().GraphURL+"/") {
+			return rawPage{}, fmt.Errorf("%s: saved link is not on %s: %w", sp.typ, c.Cloud().GraphURL, errStaleLink)
+		}
+	}
+	p, err := c.Get(ctx, u)
+	if err != nil {
+		return rawPage{}, err
+	}
+	rp, err := graphRawPage(sp.typ, p)
+	if err != nil {
+		return rawPage{}, err
+	}
+	if p.NextLink != "" {
+		rp.next = cursor{marker: p.NextLink + " " + latest}
+	} else {
+		rp.deltaLink = latest
+	}
+	if fl.post != nil {
+		if err := fl.post(ctx, c, &rp); err != nil {
+			return rawPage{}, fmt.Errorf("%s: %w", sp.typ, err)
+		}
+	}
+	return rp, nil
+}
+
+// deltaFetcher pages a delta query (or a plain collection).
+func deltaFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
 	return func(ctx context.Context, at cursor, window string, _ int) (rawPage, error) {
 		u := sp.first
 		switch {
@@ -341,25 +414,9 @@ func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at 
 		if err != nil {
 			return rawPage{}, err
 		}
-		rp := rawPage{last: p.NextLink == "", next: cursor{marker: p.NextLink}, deltaLink: p.DeltaLink}
-		for _, it := range p.Items {
-			var probe struct {
-				ID      string `json:"id"`
-				Removed *struct {
-					Reason string `json:"reason"`
-				} `json:"@removed"`
-			}
-			if err := json.Unmarshal(it, &probe); err != nil {
-				return rawPage{}, fmt.Errorf("%s: item: %w", sp.typ, err)
-			}
-			switch {
-			case probe.Removed == nil:
-				rp.items = append(rp.items, it)
-			case probe.Removed.Reason == "deleted":
-				rp.deletes = append(rp.deletes, probe.ID)
-			default: // "changed": soft-deleted, restorable
-				rp.softDeletes = append(rp.softDeletes, probe.ID)
-			}
+		rp, err := graphRawPage(sp.typ, p)
+		if err != nil {
+			return rawPage{}, err
 		}
 		if sp.post != nil {
 			if err := sp.post(ctx, c, &rp); err != nil {
@@ -368,6 +425,36 @@ func graphFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at 
 		}
 		return rp, nil
 	}
+}
+
+// graphRawPage sorts a Graph page's items into records to write, objects
+// deleted for good and objects soft-deleted (@removed), and keeps its links.
+func graphRawPage(typ string, p *graph.Page) (rawPage, error) {
+	rp := rawPage{last: p.NextLink == "", next: cursor{marker: p.NextLink}, deltaLink: p.DeltaLink}
+	for _, it := range p.Items {
+		o, err := jsonobj.Scan(it)
+		if err != nil {
+			return rawPage{}, fmt.Errorf("%s: item: %w", typ, err)
+		}
+		removed := o.Get("@removed")
+		if removed == nil || string(removed) == "null" {
+			rp.items = append(rp.items, it)
+			continue
+		}
+		id, _ := jsonobj.String(o.Get("id"))
+		var why struct {
+			Reason string `json:"reason"`
+		}
+		if err := json.Unmarshal(removed, &why); err != nil {
+			return rawPage{}, fmt.Errorf("%s: item %s: @removed: %w", typ, id, err)
+		}
+		if why.Reason == "deleted" {
+			rp.deletes = append(rp.deletes, id)
+		} else { // "changed": soft-deleted, restorable
+			rp.softDeletes = append(rp.softDeletes, id)
+		}
+	}
+	return rp, nil
 }
 
 // explainGraph names the missing permission on a 403 (seed 003's table)

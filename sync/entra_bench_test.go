@@ -3,7 +3,9 @@ package sync_test
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -22,7 +24,14 @@ import (
 // the same data: max(requests × latency ÷ concurrency, (RU of the cheapest
 // plan − 8,000) ÷ 800 RU/s). Run it with `make bench` (a few minutes).
 func BenchmarkEntraSeedSync(b *testing.B) {
-	const latency = 20 * time.Millisecond
+	latency := 20 * time.Millisecond
+	if v := os.Getenv("QTC_BENCH_LATENCY"); v != "" { // e.g. 0 to profile the store
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("QTC_BENCH_LATENCY: %v", err)
+		}
+		latency = d
+	}
 	for _, tc := range []struct {
 		name   string
 		groups int
@@ -55,7 +64,7 @@ func BenchmarkEntraSeedSync(b *testing.B) {
 					b.Fatal(err)
 				}
 				stats := s.Stats()
-				bound := max(time.Duration(run.Requests)*latency/graph.DefaultConcurrency,
+				bound := max(time.Duration(run.Requests)*latency/graph.DefaultConcurrency, time.Millisecond,
 					time.Duration(float64(max(plan.RU-8000, 0))/800*float64(time.Second)))
 				b.Logf("full: %.1fs wall, %d requests (%d inner in %d batches), %d RU, %d throttled; cheapest plan %d calls %d RU; bound %.1fs (%.2f×)",
 					wall.Seconds(), run.Requests, stats.InnerRequests, stats.Batches, stats.TotalRU, stats.Throttled429, plan.Calls, plan.RU, bound.Seconds(), wall.Seconds()/bound.Seconds())
@@ -63,6 +72,16 @@ func BenchmarkEntraSeedSync(b *testing.B) {
 				b.ReportMetric(float64(stats.TotalRU), "full-RU")
 				b.ReportMetric(wall.Seconds()/bound.Seconds(), "full-x-bound")
 
+				if p := os.Getenv("QTC_BENCH_DELTA_PROFILE"); p != "" { // a CPU profile of the delta alone
+					f, err := os.Create(p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := pprof.StartCPUProfile(f); err != nil {
+						b.Fatal(err)
+					}
+					defer func() { pprof.StopCPUProfile(); f.Close() }()
+				}
 				before := s.Stats()
 				s.Mutate(graphsim.Mutation{AddUsers: 500, UpdateUsers: 500, SoftDeleteUsers: 100, AddGroups: 5, UpdateGroups: 10, AddMembers: 500, RemoveMembers: 500})
 				start = time.Now()

@@ -11,6 +11,7 @@ import (
 
 	"qtc/api/graph"
 	"qtc/store"
+	"qtc/sync/internal/jsonobj"
 	"qtc/sync/relations"
 )
 
@@ -233,49 +234,50 @@ func ids(items [][]byte) ([]string, error) {
 
 // directoryRoleMembers lists the members of each directory role of the page.
 func directoryRoleMembers(ctx context.Context, c *graph.Client, p *rawPage) error {
-	roles, err := ids(p.items)
-	if err != nil {
-		return err
-	}
-	return listEach(ctx, c, roles,
-		func(id string) string { return "/directoryRoles/" + url.PathEscape(id) + "/members?$select=id" },
-		func(role string, items []json.RawMessage) error {
-			op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: role, FromData: []byte("directoryRole"), Replace: true}
-			for _, it := range items {
-				var m memberEntry
-				if err := json.Unmarshal(it, &m); err != nil || m.ID == "" {
-					return fmt.Errorf("directory role %s: member without an id", role)
-				}
-				op.Add = append(op.Add, store.Link{To: m.ID, Data: kindData(m.Type)})
-			}
-			p.links = append(p.links, op)
-			return nil
-		})
+	return listedMembers(ctx, c, p, "directoryRole", func(id string) string {
+		return "/directoryRoles/" + url.PathEscape(id) + "/members?$select=id"
+	})
 }
 
 // adminUnitMembers lists the members (users, groups, devices) of each
 // administrative unit of the page.
 func adminUnitMembers(ctx context.Context, c *graph.Client, p *rawPage) error {
-	units, err := ids(p.items)
+	return listedMembers(ctx, c, p, "administrativeUnit", func(id string) string {
+		return "/directory/administrativeUnits/" + url.PathEscape(id) + "/members?$select=id&$top=999"
+	})
+}
+
+// groupMembersListed lists the direct members of each group of a page of a
+// full listing (see fullListing).
+func groupMembersListed(ctx context.Context, c *graph.Client, p *rawPage) error {
+	return listedMembers(ctx, c, p, "group", func(id string) string {
+		return "/groups/" + url.PathEscape(id) + "/members?$select=id&$top=999"
+	})
+}
+
+// listedMembers lists the members of each owner of the page (a group, role
+// or unit, whose kind is ownerKind) through $batch; each owner's complete
+// listing replaces its stored one.
+func listedMembers(ctx context.Context, c *graph.Client, p *rawPage, ownerKind string, path func(id string) string) error {
+	owners, err := ids(p.items)
 	if err != nil {
 		return err
 	}
-	return listEach(ctx, c, units,
-		func(id string) string {
-			return "/directory/administrativeUnits/" + url.PathEscape(id) + "/members?$select=id&$top=999"
-		},
-		func(unit string, items []json.RawMessage) error {
-			op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: unit, FromData: []byte("administrativeUnit"), Replace: true}
-			for _, it := range items {
-				var m memberEntry
-				if err := json.Unmarshal(it, &m); err != nil || m.ID == "" {
-					return fmt.Errorf("administrative unit %s: member without an id", unit)
-				}
-				op.Add = append(op.Add, store.Link{To: m.ID, Data: kindData(m.Type)})
+	return listEach(ctx, c, owners, path, func(owner string, items []json.RawMessage) error {
+		op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: owner, FromData: []byte(ownerKind), Replace: true}
+		op.Add = make([]store.Link, 0, len(items))
+		for _, it := range items {
+			o, err := jsonobj.Scan(it)
+			id, _ := jsonobj.String(o.Get("id"))
+			if err != nil || id == "" {
+				return fmt.Errorf("%s %s: member without an id", ownerKind, owner)
 			}
-			p.links = append(p.links, op)
-			return nil
-		})
+			typ, _ := jsonobj.String(o.Get("@odata.type"))
+			op.Add = append(op.Add, store.Link{To: id, Data: kindData(typ)})
+		}
+		p.links = append(p.links, op)
+		return nil
+	})
 }
 
 // appRoleAssignedTo turns a page of service principal ids into their app

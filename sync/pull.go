@@ -112,17 +112,85 @@ func orFull(mode string) string {
 	return mode
 }
 
-// fetched is one page handed from the fetcher to the writer.
+// fetched is one or more consecutive pages handed from the fetcher to the
+// writer, decoded, to be written in one transaction.
 type fetched struct {
-	at   cursor
-	page rawPage
-	err  error
+	at    cursor // where the first of the pages was fetched
+	page  rawPage
+	recs  []store.Record
+	pages int // API pages merged into page
+	err   error
+}
+
+// defaultGroupRecords is the most records the fetcher merges into one
+// write while the writer is busy with the previous one (Engine.GroupRecords). Each write is one durable
+// transaction; merging pages that are already fetched cuts fsyncs and the
+// B+tree pages rewritten per record without delaying any page: a page is
+// written as soon as the writer is free.
+const defaultGroupRecords = 5000
+
+// merge appends the next page q (fetched after f) to f.
+func (f *fetched) merge(q fetched) {
+	f.page.items = append(f.page.items, q.page.items...)
+	f.recs = append(f.recs, q.recs...)
+	f.page.deletes = append(f.page.deletes, q.page.deletes...)
+	f.page.softDeletes = append(f.page.softDeletes, q.page.softDeletes...)
+	f.page.links = append(f.page.links, q.page.links...)
+	f.page.last, f.page.next, f.page.deltaLink = q.page.last, q.page.next, q.page.deltaLink
+	if q.page.total > 0 {
+		f.page.total = q.page.total
+	}
+	f.pages += q.pages
+}
+
+// canTake reports whether f may absorb the page after it: not past the
+// last page or an error, not over limit records, and never after a page
+// that removes records (a later page may add one of them again, and a
+// write applies its records before its removals).
+func (f *fetched) canTake(limit int) bool {
+	links := 0
+	for _, l := range f.page.links {
+		links += len(l.Add) + len(l.Remove)
+	}
+	// Links count too: a bbolt transaction that inserts a great many keys
+	// into the same leaves slows down with the square of their number.
+	return f.err == nil && !f.page.last && len(f.recs) < limit && links < 4*limit &&
+		len(f.page.deletes) == 0 && len(f.page.softDeletes) == 0
 }
 
 // pull runs one stream to completion: its pages, then (for a full pull)
 // marking what it did not see as removed. The ids it adds, changes and
 // removes are noted in cc, for the run's change set.
 func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, cc *changeCollector) (store.Counts, string, error) {
+	counts, mode, err := e.pullStream(ctx, conn, s, opt, cc)
+	if err != nil {
+		e.unstage(ctx, conn, s.typ.Name)
+	}
+	return counts, mode, err
+}
+
+// unstage makes the pages a failed or interrupted staged pull wrote
+// browsable: it merges them into the type, and the pull, when resumed,
+// writes its remaining pages straight into it. (After a crash, the pull
+// resumes staged and merges at its end.)
+func (e *Engine) unstage(ctx context.Context, conn, typ string) {
+	ctx = context.WithoutCancel(ctx)
+	st, err := e.Store.StreamState(ctx, conn, typ)
+	if err != nil || !st.Staged || st.Phase != store.PhasePaging {
+		return
+	}
+	if _, err := e.Store.MergeStaged(ctx, conn, typ); err != nil {
+		e.logger().Warn("could not merge the pages of an interrupted pull; the next run will", "connector", conn, "stream", typ, "err", err)
+		return
+	}
+	st.Staged = false
+	if err := e.Store.PutStreamState(ctx, conn, typ, st); err != nil {
+		e.logger().Warn("could not save the stream state", "connector", conn, "stream", typ, "err", err)
+	}
+}
+
+// pullStream is pull without the clean-up of a failed staged pull.
+func (e *Engine) pullStream(ctx context.Context, conn string, s stream, opt Options, cc *changeCollector) (store.Counts, string, error) {
 	var counts store.Counts
 	typ := s.typ
 	name := typ.Name
@@ -156,14 +224,49 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 	if err != nil {
 		return counts, mode, err
 	}
+	// The first full pull of an empty type stages its pages and merges
+	// them at its end (store.MergeStaged); a resumed pull keeps doing what
+	// it did.
+	staged := st.Phase == store.PhasePaging && st.Staged && !opt.Full
+	if mode == ModeFull && !staged && !e.NoStaging {
+		n, err := e.Store.Count(ctx, conn, name)
+		if err != nil {
+			return counts, mode, err
+		}
+		staged = n == 0
+	}
 
-	// Fetch the next page while the current one is written.
+	// Fetch and decode the next pages while the current ones are written;
+	// pages fetched while the writer is busy are merged into one write.
 	pages := make(chan fetched, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		defer close(pages)
 		restarts := 0
+		var pending *fetched
+		// send hands pending over; with wait false it gives up if the
+		// writer is busy (so the next page can join pending).
+		send := func(wait bool) bool {
+			if pending == nil {
+				return true
+			}
+			if !wait {
+				select {
+				case pages <- *pending:
+					pending = nil
+				default:
+				}
+				return true
+			}
+			select {
+			case pages <- *pending:
+				pending = nil
+				return true
+			case <-fctx.Done():
+				return false
+			}
+		}
 		for at := from; ; {
 			p, err := s.fetch(fctx, at, window, e.pageSize())
 			if err != nil && at == from && from != (cursor{}) && s.staleResume != nil && s.staleResume(err) {
@@ -183,12 +286,26 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 				at = cursor{}
 				p, err = s.fetch(fctx, at, window, e.pageSize())
 			}
-			select {
-			case pages <- fetched{at: at, page: p, err: err}:
-			case <-fctx.Done():
+			f := fetched{at: at, page: p, pages: 1, err: err}
+			if err == nil {
+				if f.recs, err = pageRecords(typ, p.items, resolve); err != nil {
+					f.err = err
+				}
+			}
+			switch {
+			case pending != nil && f.err == nil && pending.canTake(e.groupRecords()):
+				pending.merge(f)
+			default:
+				if !send(true) {
+					return
+				}
+				pending = &f
+			}
+			if f.err != nil || p.last {
+				send(true)
 				return
 			}
-			if err != nil || p.last {
+			if !send(false) {
 				return
 			}
 			at = p.next
@@ -219,21 +336,14 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 			emit(Event{Phase: "failed", Err: f.err, Total: total, Page: counts.Pages, Records: records, Counts: counts})
 			return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, f.err)
 		}
-		recs := make([]store.Record, 0, len(f.page.items))
-		for _, raw := range f.page.items {
-			r, err := typ.Record(raw, resolve)
-			if err != nil {
-				return counts, mode, fmt.Errorf("%s page %d: %w", name, f.at.page, err)
-			}
-			recs = append(recs, r)
-		}
+		recs := f.recs
 		if f.page.total > 0 {
 			total = f.page.total
 		}
 		next := store.StreamState{
 			Phase: store.PhasePaging, Generation: gen, Mode: mode, Window: window,
 			NextPage: f.page.next.page, Marker: f.page.next.marker, Total: total,
-			LastSuccess: st.LastSuccess, LastFull: st.LastFull,
+			LastSuccess: st.LastSuccess, LastFull: st.LastFull, Staged: staged,
 		}
 		if f.page.last {
 			next.Phase = store.PhaseMarking
@@ -261,13 +371,13 @@ func (e *Engine) pull(ctx context.Context, conn string, s stream, opt Options, c
 			Connector: conn, Type: name, Layout: layout, Stream: name,
 			Generation: gen, Records: recs, State: next,
 			Delete: f.page.deletes, SoftDelete: f.page.softDeletes, RemovedAt: time.Now().UTC(),
-			Links: f.page.links,
+			Links: f.page.links, Stage: staged,
 		})
 		if err != nil {
 			return counts, mode, fmt.Errorf("%s page %d: store: %w", name, f.at.page, err)
 		}
 		cc.page(pc)
-		counts.Pages++
+		counts.Pages += f.pages
 		counts.Added += ws.Added
 		counts.Changed += ws.Changed
 		counts.Unchanged += ws.Unchanged
@@ -294,6 +404,19 @@ func noteResync(ctx context.Context, err error) {
 	}
 }
 
+// pageRecords turns a page's items into records with their cells.
+func pageRecords(typ catalog.Type, items [][]byte, resolve catalog.Resolver) ([]store.Record, error) {
+	recs := make([]store.Record, 0, len(items))
+	for _, raw := range items {
+		r, err := typ.Record(raw, resolve)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
 // finish completes a pull whose pages are all written: a full pull removes
 // what it did not see; a delta pull removes nothing.
 func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.StreamState, counts store.Counts, emit func(Event), cc *changeCollector) (store.Counts, string, error) {
@@ -309,6 +432,11 @@ func (e *Engine) finish(ctx context.Context, conn string, s stream, st store.Str
 		return counts, mode, nil
 	}
 	emit(Event{Phase: "sweeping", Total: st.Total, Records: records, Page: counts.Pages, Counts: counts})
+	if st.Staged {
+		if _, err := e.Store.MergeStaged(ctx, conn, s.typ.Name); err != nil {
+			return counts, mode, fmt.Errorf("%s: %w", s.typ.Name, err)
+		}
+	}
 	for _, rel := range s.deferInverse {
 		if err := e.Store.RebuildInverse(ctx, conn, rel); err != nil {
 			return counts, mode, fmt.Errorf("%s: %w", s.typ.Name, err)

@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"strings"
+
+	"qtc/sync/internal/jsonobj"
 )
 
 // Microsoft Entra ID types pulled from Graph by the identity connector
@@ -16,15 +18,7 @@ const (
 )
 
 // graphID reads the "id" every directory object carries.
-func graphID(raw json.RawMessage) (string, error) {
-	var v struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", err
-	}
-	return v.ID, nil
-}
+func graphID(raw json.RawMessage) (string, error) { return jsonobj.ID(raw) }
 
 // joinStrings renders a JSON string array as "a, b".
 func joinStrings(v json.RawMessage) string {
@@ -56,7 +50,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return append(c, joinStrings(m["groupTypes"]), scalar(m["mail"]), scalar(m["createdDateTime"])), nil
+			return append(c, joinStrings(m.Get("groupTypes")), scalar(m.Get("mail")), scalar(m.Get("createdDateTime"))), nil
 		})
 	registerGraph(KindEntra, "roles", "Roles (role definitions)", 3,
 		[]Column{colName("DISPLAY NAME"), colBool("BUILT-IN"), colBool("ENABLED"), colText("DESCRIPTION", 16, 80)},

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"qtc/store"
+	"qtc/sync/internal/jsonobj"
 )
 
 // TotalCloud resource types (seed 000): the eight Azure CIEM types and AWS
@@ -36,41 +37,38 @@ var (
 
 // fields decodes the named top-level fields of a record into strings:
 // strings as they are, booleans and numbers as JSON text, null as "".
-func fields(raw json.RawMessage, names ...string) ([]string, map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+func fields(raw json.RawMessage, names ...string) ([]string, jsonobj.Object, error) {
+	o, err := jsonobj.Scan(raw)
+	if err != nil {
 		return nil, nil, err
 	}
 	out := make([]string, len(names))
 	for i, n := range names {
-		out[i] = scalar(m[n])
+		out[i] = scalar(o.Get(n))
 	}
-	return out, m, nil
+	return out, o, nil
 }
 
 func scalar(v json.RawMessage) string {
 	if len(v) == 0 || string(v) == "null" {
 		return ""
 	}
-	if v[0] == '"' {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return s
-		}
+	if s, ok := jsonobj.String(v); ok {
+		return s
 	}
 	return string(v)
 }
 
 // earliestEnd returns the earliest endDateTime among the credential arrays
 // (TotalCloud names them keyCredential / passwordCredential).
-func earliestEnd(m map[string]json.RawMessage, arrays ...string) string {
+func earliestEnd(m jsonobj.Object, arrays ...string) string {
 	best := ""
 	bestKey := []byte(nil)
 	for _, a := range arrays {
 		var creds []struct {
 			EndDateTime string `json:"endDateTime"`
 		}
-		if json.Unmarshal(m[a], &creds) != nil {
+		if json.Unmarshal(m.Get(a), &creds) != nil {
 			continue
 		}
 		for _, c := range creds {
@@ -196,7 +194,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return append(c, itoa(arrayLen(m["actions"])), firstAndMore(m["assignableScopes"]), scalar(m["subscriptionName"])), nil
+			return append(c, itoa(arrayLen(m.Get("actions"))), firstAndMore(m.Get("assignableScopes")), scalar(m.Get("subscriptionName"))), nil
 		})
 	registerResource("Azure", "DENY_ASSIGNMENT", "Deny assignments (TotalCloud)",
 		[]Column{colName("DENY ASSIGNMENT NAME"), colText("SCOPE", 16, 80), colBool("SYSTEM PROTECTED"), colText("SUBSCRIPTION", 8, 24)},
@@ -218,11 +216,11 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			updated := scalar(m["updated"])
+			updated := scalar(m.Get("updated"))
 			if updated == "" {
-				updated = scalar(m["lastUpdated"])
+				updated = scalar(m.Get("lastUpdated"))
 			}
-			return append(c, tagList(m["tags"]), tagList(m["accountTags"]), updated), nil
+			return append(c, tagList(m.Get("tags")), tagList(m.Get("accountTags")), updated), nil
 		})
 }
 
@@ -256,7 +254,7 @@ func Generic(name string) (Type, bool) {
 			}
 			first := func(keys ...string) string {
 				for _, k := range keys {
-					if v := scalar(m[k]); v != "" {
+					if v := scalar(m.Get(k)); v != "" {
 						return v
 					}
 				}
