@@ -40,8 +40,8 @@ func assertNamesURLAndOffset(t *testing.T, err error, url string) {
 	}
 }
 
-// TestGraphPageThatStaysBrokenFailsTheRun: the second page of the users
-// delta query always comes cut off mid-JSON (the connection closes) or
+// TestGraphPageThatStaysBrokenFailsTheRun: the second page of a full
+// pull's users listing always comes cut off mid-JSON (the connection closes) or
 // malformed (a complete answer that is half a JSON document). After the
 // client's retries the run fails naming the page's URL and the byte
 // offset; the stream's cursor still points at that page; the first page
@@ -68,9 +68,9 @@ func TestGraphPageThatStaysBrokenFailsTheRun(t *testing.T) {
 			var broken atomic.Bool
 			broken.Store(true)
 			pin := func(r *http.Request) bool {
-				return broken.Load() && strings.HasSuffix(r.URL.Path, "/users/delta") && strings.Contains(r.URL.RawQuery, "skiptoken")
+				return broken.Load() && strings.HasSuffix(r.URL.Path, "/users") && strings.Contains(r.URL.RawQuery, "skiptoken")
 			}
-			f := newEntraFixture(t, qsync.KindEntra, graphsim.Options{Users: 300, Groups: 3, Budget: -1, Faults: tc.fault(pin)}, "identities")
+			f := newEntraFixture(t, qsync.KindEntra, graphsim.Options{Users: 2500, Groups: 3, Budget: -1, Faults: tc.fault(pin)}, "identities")
 			ctx := context.Background()
 			opt := qsync.Options{Types: []string{"users"}}
 			run, err := f.eng.Sync(ctx, "e", opt)
@@ -78,10 +78,13 @@ func TestGraphPageThatStaysBrokenFailsTheRun(t *testing.T) {
 			if serr != nil {
 				t.Fatal(serr)
 			}
-			if st.Phase != store.PhasePaging || !strings.Contains(st.Marker, "skiptoken") {
+			// A full pull's cursor is the next link, then the delta link
+			// it took before listing.
+			link, _, _ := strings.Cut(st.Marker, " ")
+			if st.Phase != store.PhasePaging || !strings.Contains(link, "skiptoken") {
 				t.Fatalf("cursor %+v: want the broken page's link", st)
 			}
-			assertNamesURLAndOffset(t, err, st.Marker)
+			assertNamesURLAndOffset(t, err, link)
 			if run.State != qsync.StateErrored || run.Retries[tc.cause] != 2 {
 				t.Errorf("run %s, retries %v: want Errored after 2 retries as %q", run.State, run.Retries, tc.cause)
 			}
@@ -101,7 +104,7 @@ func TestGraphPageThatStaysBrokenFailsTheRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page, err := c.Get(ctx, st.Marker)
+			page, err := c.Get(ctx, link)
 			if err != nil {
 				t.Fatal(err)
 			}
