@@ -973,6 +973,7 @@ func (s *Store) RowsByID(ctx context.Context, connector, typ string, ids []strin
 			}
 			out = append(out, Row{ID: id, Cells: cells, Removed: removedTime(mark)})
 		}
+		boundMap(tx)
 		return nil
 	})
 	if err != nil {
