@@ -25,7 +25,7 @@ import (
 // harness drives the app's Update directly, running every returned command
 // synchronously and feeding its messages back, the way the runtime would.
 type harness struct {
-	t   *testing.T
+	t   testing.TB
 	app *app
 	sim *sim.Server
 	eng *qsync.Engine
@@ -33,7 +33,6 @@ type harness struct {
 
 func newHarness(t *testing.T, w, h int) *harness {
 	t.Helper()
-	filterDebounce = 0
 	dueCheckEvery = 0
 	dir := t.TempDir()
 	s := sim.New(sim.Options{Policies: 40, Exceptions: 250})

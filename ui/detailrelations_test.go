@@ -21,7 +21,6 @@ import (
 // scope) served by the Graph simulator.
 func newEntraHarness(t *testing.T, w, h int) (*harness, *graphsim.Server) {
 	t.Helper()
-	filterDebounce = 0
 	dueCheckEvery = 0
 	dir := t.TempDir()
 	s := graphsim.New(graphsim.Options{Users: 120, Groups: 10})

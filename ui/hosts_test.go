@@ -20,7 +20,6 @@ import (
 // (the simulator) serves host assets, detections and the knowledge base.
 func newHostsHarness(t *testing.T, w, h int) (*harness, *sim.Server) {
 	t.Helper()
-	filterDebounce = 0
 	dueCheckEvery = 0
 	dir := t.TempDir()
 	s := sim.New(sim.Options{Policies: 5, Exceptions: 5, Hosts: 80})

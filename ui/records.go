@@ -35,10 +35,13 @@ type recordsScreen struct {
 	query     string
 	matched   int // rows matching query, -1 without a filter
 	filterSeq int
-	filterErr error
-	countSeq  int
-	width     int
-	height    int
+	// stopFilter cancels the filter query in flight, if any: a newer
+	// keystroke supersedes it (its reply would be dropped anyway).
+	stopFilter context.CancelFunc
+	filterErr  error
+	countSeq   int
+	width      int
+	height     int
 }
 
 var (
@@ -53,7 +56,6 @@ var (
 		Sort:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("1-9", "sort by column (again: reverse)")),
 		Reverse: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reverse sort")),
 	}
-	filterDebounce = 120 * time.Millisecond
 )
 
 func newRecordsScreen(e *env, conn string, t catalog.Type) *recordsScreen {
@@ -86,7 +88,6 @@ type (
 		removed int
 		err     error
 	}
-	filterTickMsg struct{ seq int }
 	filterDoneMsg struct {
 		seq int
 		ids []string
@@ -131,11 +132,6 @@ func (s *recordsScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 			return s, statusErr(msg.err)
 		}
 		s.total, s.removed = msg.n, msg.removed
-		return s, s.runFilter()
-	case filterTickMsg:
-		if msg.seq != s.filterSeq {
-			return s, nil
-		}
 		return s, s.runFilter()
 	case filterDoneMsg:
 		if msg.seq != s.filterSeq {
@@ -272,15 +268,14 @@ func (s *recordsScreen) updateFilter(msg tea.KeyPressMsg) (Screen, tea.Cmd) {
 	var cmd tea.Cmd
 	s.input, cmd = s.input.Update(msg)
 	if v := s.input.Value(); v != s.query {
-		s.query = v
-		s.filterSeq = s.env.nextSeq()
-		seq := s.filterSeq
-		return s, tea.Batch(cmd, tea.Tick(filterDebounce, func(time.Time) tea.Msg { return filterTickMsg{seq: seq} }))
+		// No debounce: every keystroke runs its query at once and cancels
+		// the one still running, so the list follows the typing.
+		return s, tea.Batch(cmd, s.applyQuery(v))
 	}
 	return s, cmd
 }
 
-// applyQuery sets the filter immediately (no debounce).
+// applyQuery sets the filter and runs it.
 func (s *recordsScreen) applyQuery(q string) tea.Cmd {
 	s.query = q
 	s.filterSeq = s.env.nextSeq()
@@ -289,8 +284,13 @@ func (s *recordsScreen) applyQuery(q string) tea.Cmd {
 
 // runFilter shows the rows matching the query: all of them, read through
 // the sort index, when there is no query; otherwise the ids a scan of every
-// row matched, computed in a command.
+// row matched, computed in a command. A query still running is cancelled:
+// its reply carries an older filterSeq and would be dropped.
 func (s *recordsScreen) runFilter() tea.Cmd {
+	if s.stopFilter != nil {
+		s.stopFilter()
+		s.stopFilter = nil
+	}
 	if s.query == "" || s.query == "!" {
 		s.matched = -1
 		var cmd tea.Cmd
@@ -306,9 +306,12 @@ func (s *recordsScreen) runFilter() tea.Cmd {
 	if err != nil {
 		return nil // the footer shows the error; the list keeps the last result
 	}
-	seq, e, conn, typ, order := s.filterSeq, s.env, s.conn, s.typ.Name, s.order
+	ctx, cancel := context.WithCancel(s.env.ctx)
+	s.stopFilter = cancel
+	seq, st, conn, typ, order := s.filterSeq, s.env.store, s.conn, s.typ.Name, s.order
 	return func() tea.Msg {
-		ids, err := e.store.Match(e.ctx, conn, typ, order, pred)
+		defer cancel()
+		ids, err := st.Match(ctx, conn, typ, order, pred)
 		return filterDoneMsg{seq: seq, ids: ids, err: err}
 	}
 }
