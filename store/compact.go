@@ -43,7 +43,7 @@ func Compact(ctx context.Context, path string, opt Options) (before, after int64
 		return 0, 0, err
 	}
 	defer func() {
-		if cerr := s.Close(); cerr != nil && err == nil {
+		if cerr := s.closeAsIs(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -183,5 +184,47 @@ func TestDecodeStagedRefusesDamage(t *testing.T) {
 	}
 	if e, err := decodeStaged(good); err != nil || string(e.id) != "id" || string(e.raw) != `{}` {
 		t.Errorf("decodeStaged(good) = %+v, %v", e, err)
+	}
+}
+
+// TestCloseStoresTheFreePageList: commits skip the free page list, Close
+// stores it, so the next open reads it instead of walking the file.
+func TestCloseStoresTheFreePageList(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qtc.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, s, stagePages(), false)
+	newest := func() boltMeta {
+		t.Helper()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m0, ok0 := parseBoltMeta(data)
+		m1, ok1 := parseBoltMeta(data[m0.pageSize:])
+		if !ok0 || (ok1 && m1.txid > m0.txid) {
+			return m1
+		}
+		return m0
+	}
+	const noFreelist = ^uint64(0) // bbolt's pgidNoFreelist
+	if m := newest(); m.freelist != noFreelist {
+		t.Fatalf("before Close the newest meta names free list page %d; commits were expected to skip it", m.freelist)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := newest(); m.freelist == noFreelist || m.freelist >= m.pgid {
+		t.Errorf("after Close the newest meta names free list page %d (of %d pages): want the stored list", m.freelist, m.pgid)
+	}
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Check(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -354,6 +354,24 @@ var errStop = errors.New("stop")
 
 // Close releases the store. It waits for running transactions to finish.
 func (s *Store) Close() error {
+	// Commits skip writing the free page list (NoFreelistSync: a big store
+	// has a long one). Store it once now, so that the next open reads it
+	// instead of walking every page of the file (seconds, and the whole
+	// file mapped, on a store of a few GB). After a crash the next open
+	// walks the file once.
+	if !s.db.IsReadOnly() {
+		s.db.NoFreelistSync = false
+		if err := s.db.Update(func(*bolt.Tx) error { return nil }); err != nil {
+			s.db.Close()
+			return fmt.Errorf("close store %s: store the free page list: %w", s.path, err)
+		}
+	}
+	return s.closeAsIs()
+}
+
+// closeAsIs closes the store without writing to it (Compact: the file is
+// replaced, or must stay byte for byte as it was).
+func (s *Store) closeAsIs() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store %s: %w", s.path, err)
 	}
