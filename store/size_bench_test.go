@@ -125,11 +125,22 @@ func fileSize(b testing.TB, path string) int64 {
 }
 
 // BenchmarkStoreSize writes the seed's 111,207 Graph users (8 indexed
-// columns) in 1,000-record pages, as a full pull does, and reports bytes on
-// disk per record and against the raw JSON: as written, after compaction,
-// and after deleting every second user and compacting again. Run it with
-// -benchtime 1x.
+// columns) in 1,000-record pages — staged and merged, as the first full
+// pull of a type does, or straight into the type page by page — and reports
+// bytes on disk per record and against the raw JSON: as written, after
+// compaction, and after deleting every second user and compacting again.
+// Run it with -benchtime 1x.
 func BenchmarkStoreSize(b *testing.B) {
+	for _, staged := range []bool{true, false} {
+		name := "direct"
+		if staged {
+			name = "staged"
+		}
+		b.Run(name, func(b *testing.B) { benchStoreSize(b, staged) })
+	}
+}
+
+func benchStoreSize(b *testing.B, staged bool) {
 	ctx := context.Background()
 	for b.Loop() {
 		path := filepath.Join(b.TempDir(), "qtc.db")
@@ -147,10 +158,13 @@ func BenchmarkStoreSize(b *testing.B) {
 				ids = append(ids, r.ID)
 				recs = append(recs, r)
 			}
-			if _, err := s.WritePage(ctx, PageWrite{Connector: "entra", Type: "users", Layout: userLayout, Stream: "users",
-				Generation: 1, Records: recs, State: StreamState{Phase: PhasePaging, Generation: 1}}); err != nil {
+			if _, err := s.WritePage(ctx, PageWrite{Connector: "entra", Type: "users", Layout: userLayout, Stream: "users", Stage: staged,
+				Generation: 1, Records: recs, State: StreamState{Phase: PhasePaging, Generation: 1, Staged: staged}}); err != nil {
 				b.Fatal(err)
 			}
+		}
+		if _, err := s.MergeStaged(ctx, "entra", "users"); err != nil {
+			b.Fatal(err)
 		}
 		rec, row, ix := bucketBytes(b, s, "entra", "users")
 		if err := s.Close(); err != nil {
