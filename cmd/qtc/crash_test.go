@@ -203,6 +203,9 @@ func (s *sandbox) checkStore(t *testing.T, what string) {
 		t.Fatalf("%s: the store does not open: %v", what, err)
 	}
 	err = st.Check(ctx)
+	if err == nil {
+		err = checkCursors(ctx, st)
+	}
 	st.Close()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -210,6 +213,37 @@ func (s *sandbox) checkStore(t *testing.T, what string) {
 	if out, stderr, code := s.run(s.env(), "connector", "list"); code != 0 {
 		t.Fatalf("%s: connector list: exit %d: %s%s", what, code, out, stderr)
 	}
+}
+
+// checkCursors checks each stream's cursor against what the store holds: a
+// staged pull's pages (the stage) exist only while its stream is in a
+// staged pull that has not finished, and a finished stream leaves no stage
+// or merge behind.
+func checkCursors(ctx context.Context, st *store.Store) error {
+	conns, err := st.Connectors(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		types, err := st.Types(ctx, c.Name)
+		if err != nil {
+			return err
+		}
+		for _, typ := range types {
+			ss, err := st.StreamState(ctx, c.Name, typ)
+			if err != nil {
+				return err
+			}
+			staged, err := st.HasStaged(ctx, c.Name, typ)
+			if err != nil {
+				return err
+			}
+			if staged && (!ss.Staged || ss.Phase == store.PhaseIdle) {
+				return fmt.Errorf("%s/%s: staged pages or an unfinished merge, but the stream's cursor is %+v", c.Name, typ, ss)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *sandbox) exportLines(t *testing.T, name, typ string) []string {
