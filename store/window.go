@@ -43,9 +43,11 @@ type anchorEntry struct {
 // although it is the kernel's page cache; without a bound one filter over
 // a million rows, or a long session of scrolling, maps most of the file.
 // It is high enough for the row pages of a type of a few hundred thousand
-// records to stay mapped between filter keystrokes (mapping them again
-// costs more than scanning them).
-const mapLimit = 256 << 20
+// records, written as a first pull writes them (a type's rows in pages of
+// their own), to stay mapped between filter keystrokes (mapping them again
+// costs more than scanning them), and low enough that browsing a million
+// records stays under 200 MB.
+const mapLimit = 128 << 20
 
 // anchorCache remembers, per order, the index key at every 256th position,
 // so a window at offset N starts with a Seek and at most 255 steps instead
