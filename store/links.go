@@ -713,6 +713,7 @@ func (s *Store) RebuildInverse(ctx context.Context, connector, rel string) error
 		}
 		return l.root.Delete(pendingKey(rel))
 	})
+	s.trimMap()
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

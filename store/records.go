@@ -381,6 +381,7 @@ func (s *Store) writePage(ctx context.Context, w PageWrite, ids *PageChanges) (W
 	if err != nil {
 		return WriteStats{}, fmt.Errorf("%s: %w", what, err)
 	}
+	s.trimMap()
 	return st, nil
 }
 

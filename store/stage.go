@@ -280,6 +280,7 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", what, err)
 		}
+		s.trimMap()
 	}
 
 	// 3. Build the indexes from the rows (bulk), then drop the stage.
@@ -489,6 +490,7 @@ func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string) error
 			if err != nil {
 				return fmt.Errorf("index column %d: %w", col, err)
 			}
+			s.trimMap()
 			if len(keys) == 0 {
 				break
 			}

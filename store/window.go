@@ -59,6 +59,16 @@ type anchorCache struct {
 	m  map[anchorKey]*anchorEntry
 }
 
+// trimMap runs boundMap between write transactions: a sync reads most of a
+// big store's pages (to insert, to merge a stage, to rebuild an index), and
+// each page read stays mapped, in the resident set, until dropped.
+func (s *Store) trimMap() {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		boundMap(tx)
+		return nil
+	})
+}
+
 // boundMap drops the process's mappings of the store's memory map when
 // more than mapLimit bytes of file pages are mapped. It looks at most every
 // mapCheckEvery (the count is process-wide, and reading it costs tens of

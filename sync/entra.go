@@ -335,7 +335,7 @@ type fullListing struct {
 
 var fullListings = map[string]fullListing{
 	"users":   {"/v1.0/users?$select=" + userSelect + "&$top=999", nil},
-	"groups":  {"/v1.0/groups?$select=" + groupSelect + "&$top=999", groupMembersListed},
+	"groups":  {"/v1.0/groups?$select=" + groupSelect + "&$top=200", groupMembersListed},
 	"devices": {"/v1.0/devices?$select=" + deviceSelect + "&$top=999", nil},
 }
 
