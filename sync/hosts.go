@@ -461,7 +461,8 @@ func (e *Engine) hostStreams(conn store.Connector, opt Options) ([]stream, *qual
 		}
 	}
 	add(catalog.TypeFindings, stream{fetch: findingsFetcher(c, kb), incremental: true, baseline: baseline})
-	add(catalog.TypeHosts, stream{fetch: e.hostsFetcher(conn.Name, c), incremental: true, baseline: baseline})
+	add(catalog.TypeHosts, stream{fetch: e.hostsFetcher(conn.Name, c), incremental: true, baseline: baseline,
+		afterWrites: func(at cursor) bool { return at.marker == reconcileMarker }})
 	add(catalog.TypeCVEs, stream{last: true, fetch: func(ctx context.Context, _ cursor, _ string, _ int) (rawPage, error) {
 		return e.deriveCVEs(ctx, conn.Name)
 	}})

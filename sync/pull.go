@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"qtc/api/retries"
@@ -68,6 +69,11 @@ type stream struct {
 	// last: in a concurrent plan, the stream runs after the others (it is
 	// derived from what they store).
 	last bool
+	// afterWrites reports that the page at a cursor is read from the store
+	// (the hosts' reconcile page, of a delta round): the fetcher fetches it
+	// only once every page before it is written, not ahead of the writer.
+	// (A staged first pull's pages are not readable until it ends.)
+	afterWrites func(at cursor) bool
 	// deferInverse names relations whose inverse a full pull rebuilds once
 	// at its end instead of page by page (group members: a million
 	// memberships would otherwise scatter a million memberOf entries over
@@ -241,6 +247,10 @@ func (e *Engine) pullStream(ctx context.Context, conn string, s stream, opt Opti
 	pages := make(chan fetched, 1)
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// sent counts the writes handed to the writer, written those it has
+	// committed (wrote signals each one): see stream.afterWrites.
+	var sent, written atomic.Int64
+	wrote := make(chan struct{}, 1)
 	go func() {
 		defer close(pages)
 		restarts := 0
@@ -255,6 +265,7 @@ func (e *Engine) pullStream(ctx context.Context, conn string, s stream, opt Opti
 				select {
 				case pages <- *pending:
 					pending = nil
+					sent.Add(1)
 				default:
 				}
 				return true
@@ -262,12 +273,25 @@ func (e *Engine) pullStream(ctx context.Context, conn string, s stream, opt Opti
 			select {
 			case pages <- *pending:
 				pending = nil
+				sent.Add(1)
 				return true
 			case <-fctx.Done():
 				return false
 			}
 		}
 		for at := from; ; {
+			if s.afterWrites != nil && s.afterWrites(at) {
+				if !send(true) {
+					return
+				}
+				for written.Load() < sent.Load() {
+					select {
+					case <-wrote:
+					case <-fctx.Done():
+						return
+					}
+				}
+			}
 			p, err := s.fetch(fctx, at, window, e.pageSize())
 			if err != nil && at == from && from != (cursor{}) && s.staleResume != nil && s.staleResume(err) {
 				e.logger().Warn("saved cursor no longer valid; restarting the query", "connector", conn, "stream", name, "err", err)
@@ -375,6 +399,11 @@ func (e *Engine) pullStream(ctx context.Context, conn string, s stream, opt Opti
 		})
 		if err != nil {
 			return counts, mode, fmt.Errorf("%s page %d: store: %w", name, f.at.page, err)
+		}
+		written.Add(1)
+		select {
+		case wrote <- struct{}{}:
+		default:
 		}
 		cc.page(pc)
 		counts.Pages += f.pages
