@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"math/rand"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +21,7 @@ func TestCrashSafetyEntra(t *testing.T) {
 		t.Skip("kills real sync processes; skipped with -short")
 	}
 	const crashKills = 16
-	seed := time.Now().UnixNano()
-	if v := os.Getenv("QTC_CRASH_SEED"); v != "" {
-		var err error
-		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
-			t.Fatalf("QTC_CRASH_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (rerun with QTC_CRASH_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewSource(seed))
+	rng := crashRNG(t)
 
 	s := newSandbox(t)
 	s.startSim("--graph-groups", "120")
@@ -62,42 +51,12 @@ func TestCrashSafetyEntra(t *testing.T) {
 		}
 	}
 
-	if !s.killSync(t, name, false, time.Duration(rng.Int63n(int64(300*time.Millisecond)))) {
-		t.Log("the first sync finished before its kill")
-	}
-	s.checkStore(t, "after killing the first sync")
-	s.resumeSync(t, name, false)
-	start := time.Now()
-	s.resumeSync(t, name, true)
-	full := time.Since(start)
-	start = time.Now()
-	s.resumeSync(t, name, false)
-	delta := time.Since(start)
-	t.Logf("uninterrupted: full sync %s, delta sync %s", full, delta)
-
-	kills, interrupted := 1, 0
-	for kills < crashKills {
+	s.crashRun(t, rng, name, crashKills, 300*time.Millisecond, func() {
 		if rng.Intn(3) > 0 {
 			mutate(fmt.Sprintf(`{"addUsers":%d,"updateUsers":%d,"addGroups":%d,"updateGroups":%d,"addMembers":%d,"removeMembers":%d}`,
 				rng.Intn(30), rng.Intn(30), rng.Intn(3), rng.Intn(5), rng.Intn(80), rng.Intn(40)))
 		}
-		for n := 1 + rng.Intn(3); n > 0 && kills < crashKills; n-- {
-			fullSync := rng.Intn(3) == 0
-			d := delta
-			if fullSync {
-				d = full
-			}
-			delay := time.Duration(rng.Int63n(int64(d)*11/10 + 1))
-			if s.killSync(t, name, fullSync, delay) {
-				interrupted++
-			}
-			s.checkStore(t, fmt.Sprintf("kill %d (full %v, after %s)", kills, fullSync, delay.Round(time.Millisecond)))
-			kills++
-		}
-		s.resumeSync(t, name, false)
-		s.checkStore(t, fmt.Sprintf("resume after kill %d", kills-1))
-	}
-	t.Logf("%d kills, %d of them before the sync ended", kills, interrupted)
+	})
 
 	ref := newSandbox(t)
 	addEntra(ref)

@@ -32,15 +32,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Skip("kills real sync processes; skipped with -short")
 	}
 	const crashKills = 32
-	seed := time.Now().UnixNano()
-	if v := os.Getenv("QTC_CRASH_SEED"); v != "" {
-		var err error
-		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
-			t.Fatalf("QTC_CRASH_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (rerun with QTC_CRASH_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewSource(seed))
+	rng := crashRNG(t)
 
 	s := newSandbox(t)
 	url := s.startSim("--exceptions", "3000")
@@ -50,25 +42,8 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatalf("connector add: exit %d: %s", code, stderr)
 	}
 
-	// The first sync is killed early (the store is being created), then
-	// synced through; a full sync, uninterrupted, gives the time a sync takes.
-	if !s.killSync(t, name, false, time.Duration(rng.Int63n(int64(400*time.Millisecond)))) {
-		t.Log("the first sync finished before its kill")
-	}
-	s.checkStore(t, "after killing the first sync")
-	s.resumeSync(t, name, false)
-	start := time.Now()
-	s.resumeSync(t, name, true)
-	full := time.Since(start)
-	start = time.Now()
-	s.resumeSync(t, name, false)
-	delta := time.Since(start)
-	t.Logf("uninterrupted: full sync %s, delta sync %s", full, delta)
-
 	removed := map[string]bool{} // exceptions removed from the simulator: kept in the store, marked removed
-	kills, interrupted := 1, 0
-	for i := 0; kills < crashKills; i++ {
-		// Give the next sync some work.
+	s.crashRun(t, rng, name, crashKills, 400*time.Millisecond, func() {
 		if rng.Intn(3) > 0 {
 			res := simMutate(t, url, fmt.Sprintf(`{"type":"exceptions","add":%d,"change":%d,"remove":%d,"seed":%d}`,
 				rng.Intn(120), rng.Intn(200), rng.Intn(60), rng.Int63()))
@@ -80,28 +55,7 @@ func TestCrashSafety(t *testing.T) {
 			simMutate(t, url, fmt.Sprintf(`{"type":"ENTRA_ID_USER","add":%d,"change":%d,"seed":%d}`,
 				rng.Intn(20), rng.Intn(20), rng.Int63()))
 		}
-		// One to three kills in a row (a crash while resuming a crashed
-		// sync), some of them of a baseline (--full).
-		for n := 1 + rng.Intn(3); n > 0 && kills < crashKills; n-- {
-			fullSync := rng.Intn(3) == 0
-			d := delta
-			if fullSync {
-				d = full
-			}
-			// Spread over the sync's whole run, a little past its end.
-			delay := time.Duration(rng.Int63n(int64(d)*11/10 + 1))
-			what := fmt.Sprintf("kill %d (full %v, after %s)", kills, fullSync, delay.Round(time.Millisecond))
-			if s.killSync(t, name, fullSync, delay) {
-				interrupted++
-			}
-			kills++
-			s.checkStore(t, what)
-		}
-		s.resumeSync(t, name, false)
-		s.checkStore(t, fmt.Sprintf("resume after kill %d", kills-1))
-	}
-
-	t.Logf("%d kills, %d of them before the sync ended", kills, interrupted)
+	})
 
 	// The truth: an uninterrupted sync of the same simulator into a fresh store.
 	ref := newSandbox(t)
@@ -139,6 +93,66 @@ func TestCrashSafety(t *testing.T) {
 		}
 		t.Logf("exceptions: %d served, %d removed, all present", len(wantByID), len(removed))
 	}
+}
+
+// crashRNG is a crash test's seeded source of kill points and changes:
+// QTC_CRASH_SEED=N replays a run (the seed is logged).
+func crashRNG(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := time.Now().UnixNano()
+	if v := os.Getenv("QTC_CRASH_SEED"); v != "" {
+		var err error
+		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			t.Fatalf("QTC_CRASH_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (rerun with QTC_CRASH_SEED=%d)", seed, seed)
+	return rand.New(rand.NewSource(seed))
+}
+
+// crashRun kills `qtc sync NAME` kills times in all. The first sync is
+// killed within first (the store is being created), then synced through;
+// an uninterrupted full and delta sync give the time a sync takes. Then,
+// round after round, change gives the next sync some work and one to three
+// syncs in a row are killed (a crash while resuming a crashed sync), some
+// of them baselines (--full), each at a random point of its whole run or a
+// little past its end, before a sync runs through. After every kill and
+// every resumed sync the store must pass checkStore.
+func (s *sandbox) crashRun(t *testing.T, rng *rand.Rand, name string, kills int, first time.Duration, change func()) {
+	t.Helper()
+	if !s.killSync(t, name, false, time.Duration(rng.Int63n(int64(first)))) {
+		t.Log("the first sync finished before its kill")
+	}
+	s.checkStore(t, "after killing the first sync")
+	s.resumeSync(t, name, false)
+	start := time.Now()
+	s.resumeSync(t, name, true)
+	full := time.Since(start)
+	start = time.Now()
+	s.resumeSync(t, name, false)
+	delta := time.Since(start)
+	t.Logf("uninterrupted: full sync %s, delta sync %s", full, delta)
+
+	killed, interrupted := 1, 0
+	for killed < kills {
+		change()
+		for n := 1 + rng.Intn(3); n > 0 && killed < kills; n-- {
+			fullSync := rng.Intn(3) == 0
+			d := delta
+			if fullSync {
+				d = full
+			}
+			delay := time.Duration(rng.Int63n(int64(d)*11/10 + 1))
+			if s.killSync(t, name, fullSync, delay) {
+				interrupted++
+			}
+			s.checkStore(t, fmt.Sprintf("kill %d (full %v, after %s)", killed, fullSync, delay.Round(time.Millisecond)))
+			killed++
+		}
+		s.resumeSync(t, name, false)
+		s.checkStore(t, fmt.Sprintf("resume after kill %d", killed-1))
+	}
+	t.Logf("%d kills, %d of them before the sync ended", killed, interrupted)
 }
 
 // killSync starts `qtc sync NAME` and kills it with SIGKILL after delay (it
