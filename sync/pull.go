@@ -210,14 +210,12 @@ func (e *Engine) pullStream(ctx context.Context, conn string, s stream, opt Opti
 	if err != nil {
 		return counts, "", err
 	}
-	if !cc.started {
-		// The type's first full pull, fresh or resumed, adds everything.
-		n, err := e.Store.Count(ctx, conn, name)
-		if err != nil {
-			return counts, "", err
-		}
-		cc.start(st.LastFull.IsZero() && (n == 0 || st.Phase != store.PhaseIdle))
+	n, err := e.Store.Count(ctx, conn, name)
+	if err != nil {
+		return counts, "", err
 	}
+	// The type's first full pull, fresh or resumed, adds everything.
+	cc.start(st.LastFull.IsZero() && (n == 0 || st.Phase != store.PhaseIdle))
 	now := time.Now().UTC()
 	if (st.Phase == store.PhaseSweeping || st.Phase == store.PhaseMarking) && !opt.Full {
 		return e.finish(ctx, conn, s, st, counts, emit, cc)
@@ -233,14 +231,8 @@ func (e *Engine) pullStream(ctx context.Context, conn string, s stream, opt Opti
 	// The first full pull of an empty type stages its pages and merges
 	// them at its end (store.MergeStaged); a resumed pull keeps doing what
 	// it did.
-	staged := st.Phase == store.PhasePaging && st.Staged && !opt.Full
-	if mode == ModeFull && !staged && !e.NoStaging {
-		n, err := e.Store.Count(ctx, conn, name)
-		if err != nil {
-			return counts, mode, err
-		}
-		staged = n == 0
-	}
+	staged := st.Phase == store.PhasePaging && st.Staged && !opt.Full ||
+		mode == ModeFull && n == 0 && !e.NoStaging
 
 	// Fetch and decode the next pages while the current ones are written;
 	// pages fetched while the writer is busy are merged into one write.
