@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"qtc/api/sim/internal/trickle"
 )
 
 // FaultOptions are probabilities (0..1) of injected failures per API
@@ -172,24 +174,6 @@ func (s *Server) sendWithFault(b *bodyFaultWriter, r *http.Request, kind string)
 	default: // slow
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		b.w.WriteHeader(status)
-		const pieces = 10
-		step := s.opt.Faults.SlowBodyTime / pieces
-		size := (len(body) + pieces - 1) / pieces
-		t := time.NewTimer(step)
-		defer t.Stop()
-		for i := 0; i < len(body); i += size {
-			if i > 0 {
-				t.Reset(step)
-				select {
-				case <-t.C:
-				case <-r.Context().Done():
-					return
-				}
-			}
-			if _, err := b.w.Write(body[i:min(i+size, len(body))]); err != nil {
-				return
-			}
-			_ = rc.Flush()
-		}
+		trickle.Write(b.w, r, body, s.opt.Faults.SlowBodyTime)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"qtc/api/sim/internal/trickle"
 )
 
 // Permission sets: a token needs one of them (Microsoft's least privileged
@@ -256,7 +258,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(res.status)
 	if ok && s.fault(n, faultSlowBody, f.SlowBody) {
 		s.countFault("slow", res.pattern)
-		writeSlowly(w, r, res.body, f.SlowBodyTime)
+		trickle.Write(w, r, res.body, f.SlowBodyTime)
 		return
 	}
 	_, _ = w.Write(res.body)
