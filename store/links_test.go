@@ -264,3 +264,56 @@ func TestReplaceWritesOnlyWhatChanged(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// TestOnePageWritesLinksAsTheyCome: a page's link ops are applied as if one
+// after another, whatever order the writes go to disk in (sorted by owner,
+// inverse entries at the end of the page) — also when one page writes both
+// sides of a relation, which is then written as it comes.
+func TestOnePageWritesLinksAsTheyCome(t *testing.T) {
+	members := func(from string, adds []Link, removes ...string) LinkOp {
+		op := LinkOp{Rel: "members", Inverse: "memberOf", From: from, FromData: []byte("group"), Add: adds}
+		for _, r := range removes {
+			op.Remove = append(op.Remove, Link{To: r})
+		}
+		return op
+	}
+	memberOf := func(from string, removes ...string) LinkOp {
+		op := LinkOp{Rel: "memberOf", Inverse: "members", From: from, FromData: []byte("user")}
+		for _, r := range removes {
+			op.Remove = append(op.Remove, Link{To: r})
+		}
+		return op
+	}
+	for _, tc := range []struct {
+		name                 string
+		ops                  []LinkOp
+		wantMembers, wantOfs []string
+	}{
+		{"owners out of order, targets out of order",
+			[]LinkOp{members("g2", add("u3", "u1")), members("g1", add("u2", "u1"))},
+			[]string{"g1>u1=user", "g1>u2=user", "g2>u1=user", "g2>u3=user"},
+			[]string{"u1>g1=group", "u1>g2=group", "u2>g1=group", "u3>g2=group"}},
+		{"one owner's ops keep their order",
+			[]LinkOp{members("g1", add("u1")), members("g1", nil, "u1"), members("g1", add("u2"))},
+			[]string{"g1>u2=user"}, []string{"u2>g1=group"}},
+		{"both sides of a relation in one page",
+			[]LinkOp{members("g1", add("u1", "u2")), memberOf("u1", "g1")},
+			[]string{"g1>u2=user"}, []string{"u2>g1=group"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t)
+			if err := s.WriteLinks(context.Background(), "c", 1, tc.ops); err != nil {
+				t.Fatal(err)
+			}
+			if got := linkSet(t, s, "members"); !slices.Equal(got, tc.wantMembers) {
+				t.Errorf("members = %v, want %v", got, tc.wantMembers)
+			}
+			if got := linkSet(t, s, "memberOf"); !slices.Equal(got, tc.wantOfs) {
+				t.Errorf("memberOf = %v, want %v", got, tc.wantOfs)
+			}
+			if err := s.Check(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
