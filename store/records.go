@@ -292,7 +292,7 @@ func (s *Store) writePage(ctx context.Context, w PageWrite, ids *PageChanges) (W
 				return err
 			}
 			if w.Stage {
-				if err := stagePage(t, typeBucket(tx, w.Connector, w.Type), prep, w.Delete, w.SoftDelete, softMark); err != nil {
+				if err := stagePage(typeBucket(tx, w.Connector, w.Type), prep, w.Delete, w.SoftDelete, softMark); err != nil {
 					return err
 				}
 				st.Added = len(prep)

@@ -123,7 +123,7 @@ func decodeStaged(v []byte) (stagedEntry, error) {
 
 // stagePage appends a page's records, deletions and soft deletions to the
 // type's stage bucket (inside writePage's transaction).
-func stagePage(t *typeBuckets, tb *bolt.Bucket, prep []preparedRecord, del, soft []string, softMark int64) error {
+func stagePage(tb *bolt.Bucket, prep []preparedRecord, del, soft []string, softMark int64) error {
 	sb, err := tb.CreateBucketIfNotExists(bucketStage)
 	if err != nil {
 		return err
