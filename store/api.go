@@ -13,7 +13,7 @@ import (
 )
 
 // SchemaVersion is the on-disk layout version this build reads and writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ColumnKind tells the store how to order a column's cells in its index.
 type ColumnKind int

@@ -68,20 +68,16 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 	// A merge building the indexes (see MergeStaged) leaves them
 	// incomplete until it ends; staged records must decode.
 	indexed := t.meta.Get(keyIndexPending) == nil
-	if sb := tb.Bucket(bucketStage); sb != nil {
-		c := sb.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if _, err := decodeStaged(v); err != nil {
-				return fmt.Errorf("staged entry %x: %w", k, err)
-			}
-		}
-	}
 	n := 0
 	tick := func() error {
 		if n++; n%4096 == 0 {
 			return ctx.Err()
 		}
 		return nil
+	}
+	refs, err := checkBlobs(tb, t, tick)
+	if err != nil {
+		return err
 	}
 
 	// rows -> records and index entries
@@ -93,7 +89,7 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 			return err
 		}
 		rows++
-		if t.rec.Get(k) == nil {
+		if !t.hasRaw(k) {
 			return fmt.Errorf("record %q has a row but no raw record", k)
 		}
 		gen, mark, cells, err := decodeRow(v, nil)
@@ -132,6 +128,7 @@ func checkType(ctx context.Context, tb *bolt.Bucket, typ string) error {
 			return fmt.Errorf("record %q has no row", k)
 		}
 	}
+	recs += refs
 	if recs != rows {
 		return fmt.Errorf("%d records but %d rows", recs, rows)
 	}

@@ -67,7 +67,7 @@ func migrateRowsV2(ctx context.Context, db *bolt.DB) error {
 			return nil
 		}
 		switch v := mb.Get(keySchema); {
-		case len(v) == 8 && binary.BigEndian.Uint64(v) == 2:
+		case len(v) == 8 && binary.BigEndian.Uint64(v) >= 2:
 			return nil // finished before
 		case len(v) != 8 || binary.BigEndian.Uint64(v) != 1:
 			return fmt.Errorf("schema is %x, want 1", v)

@@ -25,6 +25,7 @@ const eachChunk = 256
 // counters in memory and store them with save.
 type typeBuckets struct {
 	rec, row, meta *bolt.Bucket
+	recref, blob   *bolt.Bucket // nil until a staged pull wrote blobs (see blob.go)
 	ix             []*bolt.Bucket
 	layout         Layout
 
@@ -36,9 +37,11 @@ type typeBuckets struct {
 // loadType opens the buckets of an existing type bucket.
 func loadType(tb *bolt.Bucket, typ string) (*typeBuckets, error) {
 	t := &typeBuckets{
-		rec:  tb.Bucket(bucketRec),
-		row:  tb.Bucket(bucketRow),
-		meta: tb.Bucket(bucketMeta),
+		rec:    tb.Bucket(bucketRec),
+		row:    tb.Bucket(bucketRow),
+		meta:   tb.Bucket(bucketMeta),
+		recref: tb.Bucket(bucketRecRef),
+		blob:   tb.Bucket(bucketBlob),
 	}
 	if t.rec == nil || t.row == nil || t.meta == nil {
 		return nil, fmt.Errorf("type %q: missing rec/row/meta bucket", typ)
@@ -141,7 +144,7 @@ func (t *typeBuckets) mtx() uint64 {
 // counters. It reports whether the record existed.
 func (t *typeBuckets) remove(id []byte) (bool, error) {
 	rv := t.row.Get(id)
-	existed := rv != nil || t.rec.Get(id) != nil
+	existed := rv != nil || t.hasRaw(id)
 	if rv != nil {
 		_, mark, cells, err := decodeRow(rv, nil)
 		if err != nil {
@@ -161,7 +164,7 @@ func (t *typeBuckets) remove(id []byte) (bool, error) {
 			return false, err
 		}
 	}
-	if err := t.rec.Delete(id); err != nil {
+	if err := t.deleteRaw(id); err != nil {
 		return false, err
 	}
 	if existed {
@@ -434,10 +437,10 @@ func (pc *PageChanges) note(res putResult, id string) {
 // counters. restored reports that the record was marked removed (it is
 // present now); such a record is never Unchanged.
 func (t *typeBuckets) put(p *preparedRecord) (res putResult, restored bool, err error) {
-	oldRec := t.rec.Get(p.id)
+	oldRec := t.raw(p.id)
 	oldRow := t.row.Get(p.id)
 	if oldRec == nil && oldRow == nil {
-		if err := t.rec.Put(p.id, p.raw); err != nil {
+		if err := t.putRaw(p.id, p.raw); err != nil {
 			return 0, false, err
 		}
 		if err := t.row.Put(p.id, p.row); err != nil {
@@ -500,7 +503,7 @@ func (t *typeBuckets) put(p *preparedRecord) (res putResult, restored bool, err 
 			}
 		}
 	}
-	if err := t.rec.Put(p.id, p.raw); err != nil {
+	if err := t.putRaw(p.id, p.raw); err != nil {
 		return 0, false, err
 	}
 	if err := t.row.Put(p.id, p.row); err != nil {
@@ -928,7 +931,7 @@ func (s *Store) Get(ctx context.Context, connector, typ, id string) (Record, err
 
 // record reads one record (copied) or returns ErrNotFound.
 func (t *typeBuckets) record(id []byte) (Record, error) {
-	raw := t.rec.Get(id)
+	raw := t.raw(id)
 	rv := t.row.Get(id)
 	if raw == nil || rv == nil {
 		return Record{}, ErrNotFound
@@ -1007,7 +1010,7 @@ func (s *Store) Each(ctx context.Context, connector, typ string, fn func(Record)
 			if err != nil {
 				return err
 			}
-			c := t.rec.Cursor()
+			c := t.row.Cursor()
 			var k, last []byte
 			if after == nil {
 				k, _ = c.First()
@@ -1019,7 +1022,7 @@ func (s *Store) Each(ctx context.Context, connector, typ string, fn func(Record)
 				last = k
 				r, err := t.record(k)
 				if errors.Is(err, ErrNotFound) {
-					continue // a rec without its row: reported by Check
+					continue // a row without its record: reported by Check
 				}
 				if err != nil {
 					return fmt.Errorf("record %q: %w", k, err)

@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	gosync "sync"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,8 +34,11 @@ import (
 //
 // Layout inside the type bucket:
 //
-//	stage   uint64 BE arrival -> op byte + uvarint len + id + (op 'p': uvarint
-//	        len + row + raw JSON; op 's': uint64 BE removed mark)
+//	stage   uint64 BE arrival -> op byte + uvarint len + id + (op 'b': uvarint
+//	        len + row + uint64 BE blob key; op 's': uint64 BE removed mark;
+//	        op 'p', written by schema 2: uvarint len + row + raw JSON)
+//	blob    the staged records' raw bytes (see blob.go); the merge points
+//	        the records at them instead of copying them
 //	meta    ixpending -> 1 while indexes are being rebuilt: they are
 //	        incomplete and the merge rebuilds them from the rows.
 var (
@@ -43,7 +48,8 @@ var (
 
 // Staged entry kinds.
 const (
-	stagePut        = 'p'
+	stageBlobPut    = 'b'
+	stagePut        = 'p' // raw bytes inline (schema 2); still merged
 	stageDelete     = 'd'
 	stageSoftDelete = 's'
 )
@@ -52,11 +58,20 @@ const (
 // indexChunk how many index entries one index-building transaction puts
 // (variables for tests).
 var (
-	mergeChunk = 20_000
-	indexChunk = 100_000
+	mergeChunk = 50_000
+	indexChunk = 400_000
 )
 
-// encodeStaged encodes one staged entry.
+// afterMergeChunk, if set (by tests), runs after each transaction that
+// moves records; last is set after the last one.
+var afterMergeChunk func(last bool)
+
+// indexKeysInMemory bounds how many index keys a rebuild holds at once
+// (about 60 bytes each): the columns are built in groups that fit.
+const indexKeysInMemory = 1_000_000
+
+// encodeStaged encodes one staged entry: mark is the blob key of a
+// stageBlobPut and the removed mark of a stageSoftDelete.
 func encodeStaged(op byte, id []byte, row, raw []byte, mark int64) []byte {
 	b := make([]byte, 0, 1+binary.MaxVarintLen64*2+len(id)+len(row)+len(raw)+8)
 	b = append(b, op)
@@ -67,6 +82,10 @@ func encodeStaged(op byte, id []byte, row, raw []byte, mark int64) []byte {
 		b = binary.AppendUvarint(b, uint64(len(row)))
 		b = append(b, row...)
 		b = append(b, raw...)
+	case stageBlobPut:
+		b = binary.AppendUvarint(b, uint64(len(row)))
+		b = append(b, row...)
+		b = binary.BigEndian.AppendUint64(b, uint64(mark))
 	case stageSoftDelete:
 		b = binary.BigEndian.AppendUint64(b, uint64(mark))
 	}
@@ -77,7 +96,8 @@ func encodeStaged(op byte, id []byte, row, raw []byte, mark int64) []byte {
 type stagedEntry struct {
 	op       byte
 	id       []byte
-	row, raw []byte
+	row, raw []byte // raw: stagePut only
+	blob     uint64 // stageBlobPut only
 	mark     int64
 }
 
@@ -96,7 +116,7 @@ func decodeStaged(v []byte) (stagedEntry, error) {
 	p := 1 + w
 	e.id, p = v[p:p+int(n)], p+int(n)
 	switch e.op {
-	case stagePut:
+	case stagePut, stageBlobPut:
 		n, w := binary.Uvarint(v[p:])
 		if w <= 0 || uint64(len(v)-p-w) < n {
 			return e, errBadStaged
@@ -105,6 +125,15 @@ func decodeStaged(v []byte) (stagedEntry, error) {
 		e.row, e.raw = v[p:p+int(n)], v[p+int(n):]
 		if _, err := rowGeneration(e.row); err != nil {
 			return e, err
+		}
+		if e.op == stageBlobPut {
+			if len(e.raw) != 8 {
+				return e, errBadStaged
+			}
+			e.blob, e.raw = binary.BigEndian.Uint64(e.raw), nil
+			if e.blob == 0 {
+				return e, errBadStaged
+			}
 		}
 	case stageSoftDelete:
 		if len(v)-p != 8 {
@@ -122,11 +151,20 @@ func decodeStaged(v []byte) (stagedEntry, error) {
 }
 
 // stagePage appends a page's records, deletions and soft deletions to the
-// type's stage bucket (inside writePage's transaction).
+// type's stage bucket, and the records' raw bytes to its blob bucket
+// (inside writePage's transaction).
 func stagePage(tb *bolt.Bucket, prep []preparedRecord, del, soft []string, softMark int64) error {
 	sb, err := tb.CreateBucketIfNotExists(bucketStage)
 	if err != nil {
 		return err
+	}
+	raws := make([][]byte, len(prep))
+	for i := range prep {
+		raws[i] = prep[i].raw
+	}
+	blobs, err := appendBlobs(tb, raws)
+	if err != nil {
+		return fmt.Errorf("stage record bodies: %w", err)
 	}
 	sb.FillPercent = 1 // appended in key order: pack pages full
 	put := func(v []byte) error {
@@ -137,7 +175,7 @@ func stagePage(tb *bolt.Bucket, prep []preparedRecord, del, soft []string, softM
 		return sb.Put(u64(seq), v)
 	}
 	for i := range prep {
-		if err := put(encodeStaged(stagePut, prep[i].id, prep[i].row, prep[i].raw, 0)); err != nil {
+		if err := put(encodeStaged(stageBlobPut, prep[i].id, prep[i].row, nil, int64(blobs[i]))); err != nil {
 			return fmt.Errorf("stage record %q: %w", prep[i].id, err)
 		}
 	}
@@ -188,6 +226,13 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 		refs   []stagedRef
 		bulk   bool
 		staged bool
+		layout Layout
+		// lastMtx is the transaction that last wrote the type as far as
+		// the merge knows; interleaved, that another writer came between
+		// two of its transactions (the keys read from the stage may then
+		// miss what it wrote).
+		lastMtx     uint64
+		interleaved bool
 	)
 	// 1. Read the stage: the last state of each id, in id order.
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -201,6 +246,7 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 		}
 		pending := t.meta.Get(keyIndexPending) != nil
 		bulk = t.n == 0 || pending
+		layout, lastMtx = t.layout, t.mtx()
 		sb := tb.Bucket(bucketStage)
 		if sb == nil {
 			staged = pending
@@ -228,7 +274,7 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 			}
 			r := &refs[i]
 			switch e.op {
-			case stagePut:
+			case stagePut, stageBlobPut:
 				r.put, r.deleted, r.mark = binary.BigEndian.Uint64(k), false, 0
 			case stageDelete:
 				r.put, r.deleted, r.mark = 0, true, 0
@@ -246,6 +292,24 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 	}
 	slices.SortFunc(refs, func(a, b stagedRef) int { return strings.Compare(a.id, b.id) })
 
+	// In bulk, the staged puts are all the type will hold: their index
+	// keys are read from the stage and sorted on the side while the
+	// records move (if they fit in memory).
+	var keysJob *sortedKeysJob
+	if bulk {
+		final := 0
+		for i := range refs {
+			if refs[i].put != 0 && !refs[i].deleted {
+				final++
+			}
+		}
+		if cols := len(layout.Columns); cols > 0 && final*cols <= indexKeysInMemory {
+			keysJob = &sortedKeysJob{ch: make(chan sortedKeys, 1)}
+			go func() { keysJob.ch <- s.stagedIndexKeys(ctx, connector, typ, layout, refs, final) }()
+			defer keysJob.wait() // the reader ends before the merge returns
+		}
+	}
+
 	// 2. Move the records, in id order, a chunk per transaction.
 	for start := 0; start < len(refs); start += mergeChunk {
 		chunk := refs[start:min(start+mergeChunk, len(refs))]
@@ -259,11 +323,15 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 				return err
 			}
 			sb := tb.Bucket(bucketStage)
+			interleaved = interleaved || t.mtx() != lastMtx
 			if bulk {
 				if err := t.meta.Put(keyIndexPending, []byte{1}); err != nil {
 					return err
 				}
-				t.rec.FillPercent, t.row.FillPercent = 1, 1
+				if err := t.refBuckets(tb); err != nil {
+					return err
+				}
+				t.rec.FillPercent, t.row.FillPercent, t.recref.FillPercent = 1, 1, 1
 			}
 			for i := range chunk {
 				if i%1024 == 1023 {
@@ -271,34 +339,51 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 						return err
 					}
 				}
-				if err := mergeOne(t, sb, &chunk[i], bulk); err != nil {
+				if err := mergeOne(tb, t, sb, &chunk[i], bulk); err != nil {
 					return fmt.Errorf("record %q: %w", chunk[i].id, err)
 				}
 			}
+			lastMtx = uint64(tx.ID())
 			return t.save(tx)
 		})
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", what, err)
 		}
 		s.trimMap()
+		if afterMergeChunk != nil {
+			afterMergeChunk(start+mergeChunk >= len(refs))
+		}
 	}
 
 	// 3. Build the indexes from the rows (bulk), then drop the stage.
 	if bulk {
-		if err := s.rebuildIndexes(ctx, connector, typ); err != nil {
+		var keys [][][]byte
+		if keysJob != nil {
+			res := keysJob.wait()
+			if res.err != nil {
+				return 0, fmt.Errorf("%s: index keys: %w", what, res.err)
+			}
+			if !interleaved {
+				keys = res.keys
+			}
+		}
+		if err := s.rebuildIndexes(ctx, connector, typ, keys, lastMtx); err != nil {
 			return 0, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		tb := typeBucket(tx, connector, typ)
-		if tb.Bucket(bucketStage) != nil {
-			if err := tb.DeleteBucket(bucketStage); err != nil {
-				return err
-			}
-		}
 		t, err := loadType(tb, typ)
 		if err != nil {
 			return err
+		}
+		if sb := tb.Bucket(bucketStage); sb != nil {
+			if err := dropStagedBlobs(t, sb); err != nil {
+				return err
+			}
+			if err := tb.DeleteBucket(bucketStage); err != nil {
+				return err
+			}
 		}
 		return t.save(tx)
 	})
@@ -313,7 +398,7 @@ func (s *Store) MergeStaged(ctx context.Context, connector, typ string) (int, er
 // and records are put without index entries, which rebuildIndexes writes
 // afterwards; otherwise the record goes through put and remove like any
 // page write.
-func mergeOne(t *typeBuckets, sb *bolt.Bucket, r *stagedRef, bulk bool) error {
+func mergeOne(tb *bolt.Bucket, t *typeBuckets, sb *bolt.Bucket, r *stagedRef, bulk bool) error {
 	id := []byte(r.id)
 	if r.put == 0 {
 		if !r.deleted && r.mark == 0 {
@@ -338,7 +423,7 @@ func mergeOne(t *typeBuckets, sb *bolt.Bucket, r *stagedRef, bulk bool) error {
 	}
 	v := sb.Get(u64(r.put))
 	e, err := decodeStaged(v)
-	if err != nil || e.op != stagePut {
+	if err != nil || e.op != stagePut && e.op != stageBlobPut {
 		return fmt.Errorf("staged entry %d: %w", r.put, errBadStaged)
 	}
 	row := e.row
@@ -358,10 +443,30 @@ func mergeOne(t *typeBuckets, sb *bolt.Bucket, r *stagedRef, bulk bool) error {
 		if r.mark != 0 {
 			t.removed++
 		}
-		if err := t.rec.Put(id, bytes.Clone(e.raw)); err != nil {
-			return err
+		row = bytes.Clone(row) // v is not valid after the Puts below
+		switch {
+		case e.op == stageBlobPut && old == nil:
+			// Nothing stored under id: no bytes or blob to drop.
+			if err := t.recref.Put(id, u64(e.blob)); err != nil {
+				return err
+			}
+		case e.op == stageBlobPut:
+			if err := t.putRef(tb, id, e.blob); err != nil {
+				return err
+			}
+		default:
+			if err := t.putRaw(id, bytes.Clone(e.raw)); err != nil {
+				return err
+			}
 		}
-		return t.row.Put(id, bytes.Clone(row))
+		return t.row.Put(id, row)
+	}
+	if e.op == stageBlobPut {
+		// Into a type that had records: the bytes go into rec like any
+		// put's; the blob is dropped with the stage (dropStagedBlobs).
+		if e.raw = t.blob.Get(u64(e.blob)); e.raw == nil {
+			return fmt.Errorf("staged entry %d: %w", r.put, errMissingBlob)
+		}
 	}
 	gen, err := rowGeneration(row)
 	if err != nil {
@@ -401,13 +506,48 @@ func bulkRemove(t *typeBuckets, id []byte) error {
 	if err := t.row.Delete(id); err != nil {
 		return err
 	}
-	return t.rec.Delete(id)
+	return t.deleteRaw(id)
+}
+
+// dropStagedBlobs deletes the blobs of staged puts that no record points
+// at (a later put or a deletion superseded them, or the merge copied the
+// bytes into rec). It runs in the transaction that drops the stage, so
+// until then every staged put's blob is there for a merge run again.
+func dropStagedBlobs(t *typeBuckets, sb *bolt.Bucket) error {
+	if t.blob == nil {
+		return nil
+	}
+	var gone [][]byte
+	c := sb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		e, err := decodeStaged(v)
+		if err != nil {
+			return fmt.Errorf("staged entry %x: %w", k, err)
+		}
+		if e.op != stageBlobPut {
+			continue
+		}
+		if t.recref != nil {
+			if ref := t.recref.Get(e.id); len(ref) == 8 && binary.BigEndian.Uint64(ref) == e.blob {
+				continue
+			}
+		}
+		gone = append(gone, u64(e.blob))
+	}
+	for _, k := range gone {
+		if err := t.blob.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rebuildIndexes drops a type's indexes and builds each again from the
 // rows, sorted, in chunks; the meta key ixpending marks the type until the
-// last one is in.
-func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string) error {
+// last one is in. sorted, if not nil, holds every column's keys, sorted,
+// as of the type's write transaction sortedAt: unless another one wrote the
+// type since, they are put as they are instead of read from the rows.
+func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string, sorted [][][]byte, sortedAt uint64) error {
 	var layout Layout
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		tb := typeBucket(tx, connector, typ)
@@ -416,6 +556,9 @@ func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string) error
 			return err
 		}
 		layout = t.layout
+		if t.mtx() != sortedAt {
+			sorted = nil
+		}
 		if err := t.meta.Put(keyIndexPending, []byte{1}); err != nil {
 			return err
 		}
@@ -432,68 +575,34 @@ func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string) error
 	if err != nil {
 		return err
 	}
-	for col, kind := range layout.Columns {
-		var keys [][]byte
-		err := s.db.View(func(tx *bolt.Tx) error {
-			t, err := loadType(typeBucket(tx, connector, typ), typ)
-			if err != nil {
-				return err
-			}
-			keys = make([][]byte, 0, t.n)
-			c := t.row.Cursor()
-			var cells []string
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if len(keys)%4096 == 4095 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				_, _, cells, err = decodeRow(v, cells[:0])
-				if err != nil {
-					return fmt.Errorf("record %q: %w", k, err)
-				}
-				if col >= len(cells) {
-					return fmt.Errorf("record %q has %d cells, layout has %d columns", k, len(cells), len(layout.Columns))
-				}
-				keys = append(keys, indexKey(kind, cells[col], string(k)))
-			}
-			return nil
-		})
+	// Columns are built in groups whose keys fit in indexKeysInMemory:
+	// one scan of the rows per group, the group's columns sorted side by
+	// side, then put in key order, a column after another.
+	cols := len(layout.Columns)
+	if sorted != nil && len(sorted) == cols {
+		return s.putIndexKeys(ctx, connector, typ, 0, sorted, true)
+	}
+	var n int
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		t, err := loadType(typeBucket(tx, connector, typ), typ)
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(keys, bytes.Compare)
-		for start := 0; start < len(keys) || start == 0; start += indexChunk {
-			chunk := keys[start:min(start+indexChunk, len(keys))]
-			last := start+indexChunk >= len(keys) && col == len(layout.Columns)-1
-			err := s.db.Update(func(tx *bolt.Tx) error {
-				tb := typeBucket(tx, connector, typ)
-				ix := tb.Bucket(ixName(col))
-				ix.FillPercent = 1
-				for _, k := range chunk {
-					if err := ix.Put(k, nil); err != nil {
-						return err
-					}
-				}
-				if !last {
-					return ctxErr(ctx, "index")
-				}
-				t, err := loadType(tb, typ)
-				if err != nil {
-					return err
-				}
-				if err := t.meta.Delete(keyIndexPending); err != nil {
-					return err
-				}
-				return t.save(tx)
-			})
-			if err != nil {
-				return fmt.Errorf("index column %d: %w", col, err)
-			}
-			s.trimMap()
-			if len(keys) == 0 {
-				break
-			}
+		n = t.n
+		return nil
+	}); err != nil {
+		return err
+	}
+	group := max(1, min(cols, indexKeysInMemory/max(n, 1)))
+	for first := 0; first < cols; first += group {
+		last := min(first+group, cols)
+		keys, err := s.indexKeys(ctx, connector, typ, layout, first, last)
+		if err != nil {
+			return err
+		}
+		sortColumns(keys)
+		if err := s.putIndexKeys(ctx, connector, typ, first, keys, last == cols); err != nil {
+			return err
 		}
 	}
 	if len(layout.Columns) == 0 {
@@ -506,4 +615,166 @@ func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string) error
 		})
 	}
 	return nil
+}
+
+// indexKeys reads the rows once and returns the index keys of columns
+// first up to last (unsorted), a slice per column.
+func (s *Store) indexKeys(ctx context.Context, connector, typ string, layout Layout, first, last int) ([][][]byte, error) {
+	keys := make([][][]byte, last-first)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		t, err := loadType(typeBucket(tx, connector, typ), typ)
+		if err != nil {
+			return err
+		}
+		for i := range keys {
+			keys[i] = make([][]byte, 0, t.n)
+		}
+		c := t.row.Cursor()
+		var cells []string
+		n := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if n++; n%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			_, _, cells, err = decodeRow(v, cells[:0])
+			if err != nil {
+				return fmt.Errorf("record %q: %w", k, err)
+			}
+			if len(cells) != len(layout.Columns) {
+				return fmt.Errorf("record %q has %d cells, layout has %d columns", k, len(cells), len(layout.Columns))
+			}
+			id := string(k)
+			for i := range keys {
+				keys[i] = append(keys[i], indexKey(layout.Columns[first+i], cells[first+i], id))
+			}
+		}
+		return nil
+	})
+	return keys, err
+}
+
+// putIndexKeys puts the sorted keys of columns first, first+1, ... into
+// their index buckets, indexChunk entries a transaction. With final set,
+// the last transaction also clears ixpending.
+func (s *Store) putIndexKeys(ctx context.Context, connector, typ string, first int, keys [][][]byte, final bool) error {
+	col, at := 0, 0
+	for {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			tb := typeBucket(tx, connector, typ)
+			for budget := indexChunk; col < len(keys) && budget > 0; {
+				ix := tb.Bucket(ixName(first + col))
+				ix.FillPercent = 1
+				end := min(at+budget, len(keys[col]))
+				for _, k := range keys[col][at:end] {
+					if err := ix.Put(k, nil); err != nil {
+						return fmt.Errorf("index column %d: %w", first+col, err)
+					}
+				}
+				budget -= end - at
+				if at = end; at == len(keys[col]) {
+					col, at = col+1, 0
+				}
+			}
+			if col < len(keys) || !final {
+				return ctxErr(ctx, "index")
+			}
+			t, err := loadType(tb, typ)
+			if err != nil {
+				return err
+			}
+			if err := t.meta.Delete(keyIndexPending); err != nil {
+				return err
+			}
+			return t.save(tx)
+		})
+		if err != nil {
+			return err
+		}
+		s.trimMap()
+		if col == len(keys) {
+			return nil
+		}
+	}
+}
+
+// sortColumns sorts each column's keys, the columns side by side.
+func sortColumns(keys [][][]byte) {
+	var wg gosync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			slices.SortFunc(keys[i], bytes.Compare)
+		}()
+	}
+	wg.Wait()
+}
+
+// sortedKeys is every column's index keys, sorted, or why not.
+type sortedKeys struct {
+	keys [][][]byte
+	err  error
+}
+
+// sortedKeysJob is a stagedIndexKeys running on the side.
+type sortedKeysJob struct {
+	ch   chan sortedKeys
+	res  sortedKeys
+	done bool
+}
+
+// wait returns the job's result (it can be called again).
+func (j *sortedKeysJob) wait() sortedKeys {
+	if !j.done {
+		j.res, j.done = <-j.ch, true
+	}
+	return j.res
+}
+
+// stagedIndexKeys reads the rows of the staged records that a bulk merge
+// keeps (refs in id order; final of them) from the stage and returns every
+// column's index keys, sorted.
+func (s *Store) stagedIndexKeys(ctx context.Context, connector, typ string, layout Layout, refs []stagedRef, final int) sortedKeys {
+	keys := make([][][]byte, len(layout.Columns))
+	for i := range keys {
+		keys[i] = make([][]byte, 0, final)
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		sb := typeBucket(tx, connector, typ).Bucket(bucketStage)
+		var cells []string
+		for i := range refs {
+			r := &refs[i]
+			if r.put == 0 || r.deleted {
+				continue
+			}
+			if i%4096 == 4095 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			e, err := decodeStaged(sb.Get(u64(r.put)))
+			if err != nil {
+				return fmt.Errorf("staged entry %d: %w", r.put, err)
+			}
+			if _, _, cells, err = decodeRow(e.row, cells[:0]); err != nil {
+				return fmt.Errorf("record %q: %w", r.id, err)
+			}
+			if len(cells) != len(keys) {
+				return fmt.Errorf("record %q has %d cells, layout has %d columns", r.id, len(cells), len(keys))
+			}
+			for c := range keys {
+				keys[c] = append(keys[c], indexKey(layout.Columns[c], cells[c], r.id))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return sortedKeys{err: err}
+	}
+	sortColumns(keys)
+	return sortedKeys{keys: keys}
 }

@@ -185,6 +185,16 @@ func TestDecodeStagedRefusesDamage(t *testing.T) {
 	if e, err := decodeStaged(good); err != nil || string(e.id) != "id" || string(e.raw) != `{}` {
 		t.Errorf("decodeStaged(good) = %+v, %v", e, err)
 	}
+	row := encodeRow(1, 0, []string{"a"})
+	blob := encodeStaged(stageBlobPut, []byte("id"), row, nil, 7)
+	for _, v := range [][]byte{blob[:len(blob)-1], append(blob, 0), encodeStaged(stageBlobPut, []byte("id"), row, nil, 0)} {
+		if _, err := decodeStaged(v); err == nil {
+			t.Errorf("decodeStaged(%q) accepted a damaged blob put", v)
+		}
+	}
+	if e, err := decodeStaged(blob); err != nil || string(e.id) != "id" || e.blob != 7 || e.raw != nil || string(e.row) != string(row) {
+		t.Errorf("decodeStaged(blob put) = %+v, %v", e, err)
+	}
 }
 
 // TestCloseStoresTheFreePageList: commits skip the free page list, Close

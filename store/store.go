@@ -56,7 +56,7 @@ type Store struct {
 	anchors anchorCache
 }
 
-// Bucket names and keys of the on-disk layout (schema version 2):
+// Bucket names and keys of the on-disk layout (schema version 3):
 //
 //	meta        schema -> uint64 BE
 //	            migrating -> uint64 BE target version, only while a chunked
@@ -67,6 +67,8 @@ type Store struct {
 //	  runs      uint64 BE id -> JSON Run
 //	  t:TYPE    per record type:
 //	    rec     id -> raw JSON
+//	    recref, blob  raw bytes written once by a staged pull (see blob.go)
+//	    stage   an unmerged staged pull (see stage.go)
 //	    row     id -> uint64 BE generation + uint64 BE removed mark + encoded
 //	            cells (see rowHeader)
 //	    ixN     SortKey(kind, cell N) + 0x00 + id -> empty
@@ -81,7 +83,8 @@ type Store struct {
 //	  x:changes per run: uint64 BE run id -> bucket of type -> JSON
 //	            ChangeSet (see changes.go)
 //
-// Schema version 1 had no removed mark in rows and no removed/maxgen keys.
+// Schema version 1 had no removed mark in rows and no removed/maxgen keys;
+// version 2 had no recref and blob buckets.
 var (
 	bucketMeta       = []byte("meta")
 	bucketConnectors = []byte("connectors")
@@ -129,6 +132,10 @@ var migrations = []migration{
 	}),
 	// 1 -> 2: removed marks in row values, removed and maxgen counters.
 	migrateRowsV2,
+	// 2 -> 3: records may keep their bytes in blobs (recref). Nothing to
+	// convert; the version keeps an older qtc, which would not find those
+	// bytes, from opening the file.
+	oneTx(3, func(*bolt.Tx) error { return nil }),
 }
 
 // oneTx makes a migration to version to of a single transaction.
