@@ -95,7 +95,8 @@ type deltaOptions struct {
 }
 
 func deltaView(sch *schema, sel string) (deltaOptions, *gerr) {
-	opt := deltaOptions{view: sch.def, selMask: allProps, members: sch.kind == kGroup}
+	tracksMembers := sch.kind == kGroup || sch.kind == kAU
+	opt := deltaOptions{view: sch.def, selMask: allProps, members: tracksMembers}
 	if sel == "" {
 		return opt, nil
 	}
@@ -106,7 +107,7 @@ func deltaView(sch *schema, sel string) (deltaOptions, *gerr) {
 		if p == "" {
 			continue
 		}
-		if sch.kind == kGroup && strings.EqualFold(p, "members") {
+		if tracksMembers && strings.EqualFold(p, "members") {
 			opt.members = true
 			continue
 		}
@@ -170,7 +171,8 @@ func (rc *rctx) gone(sch *schema, t deltaTok, code, msg string) *gerr {
 		hdr: http.Header{"Location": {rc.initialDeltaURL(sch, t)}}}
 }
 
-// serveDelta serves users/delta, groups/delta and devices/delta.
+// serveDelta serves the delta queries of users, groups, devices and
+// administrative units.
 func (rc *rctx) serveDelta(q *query, k kind) (*resp, *gerr) {
 	s := rc.s
 	d := s.dir

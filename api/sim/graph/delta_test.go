@@ -149,7 +149,14 @@ func (c *deltaClient) ids() []string {
 // live group.
 func (c *deltaClient) checkMembers(t *testing.T, tr Truth) {
 	t.Helper()
-	for _, g := range tr.Groups {
+	c.checkMembersOf(t, tr, tr.Groups)
+}
+
+// checkMembersOf compares merged memberships with the truth for every
+// owner (groups or administrative units).
+func (c *deltaClient) checkMembersOf(t *testing.T, tr Truth, owners []Object) {
+	t.Helper()
+	for _, g := range owners {
 		want := sorted(tr.Members[g.ID])
 		got := sorted(slices.Collect(maps.Keys(c.members[g.ID])))
 		if !slices.Equal(got, want) {
@@ -315,6 +322,62 @@ func TestDeltaGroupsMembers(t *testing.T) {
 	e.s.Mutate(Mutation{AddMembers: 5, RemoveMembers: 5})
 	c3.round(t, "")
 	c3.checkMembers(t, e.s.Truth())
+}
+
+// TestDeltaAdministrativeUnitsMembers: administrativeUnits/delta tracks
+// units and their members (members@delta) like groups/delta: new users
+// join the dynamic units of their country, soft-deleted users leave every
+// unit and come back when restored.
+func TestDeltaAdministrativeUnitsMembers(t *testing.T) {
+	e := newEnv(t, Options{Users: 600, Groups: 14, Devices: 50})
+	c := newDeltaClient(e, map[string]string{"Prefer": "odata.maxpagesize=25"})
+	rs := c.round(t, "/v1.0/directory/administrativeUnits/delta?$select=displayName,members")
+	tr := e.s.Truth()
+	if len(tr.AdministrativeUnits) == 0 || !slices.Equal(c.ids(), sorted(objIDs(tr.AdministrativeUnits))) {
+		t.Fatalf("initial: %d units, truth %d", len(c.objs), len(tr.AdministrativeUnits))
+	}
+	c.checkMembersOf(t, tr, tr.AdministrativeUnits)
+	if rs.multiPageObjects == 0 {
+		t.Error("no unit was split over pages")
+	}
+	if !strings.HasSuffix(rs.contexts[0], "#directory/administrativeUnits(displayName,members)") {
+		t.Errorf("context %q", rs.contexts[0])
+	}
+
+	res := e.s.Mutate(Mutation{AddUsers: 40, SoftDeleteUsers: 6, AddMembers: 10})
+	if len(res.Errors) > 0 {
+		t.Fatal(res.Errors)
+	}
+	rs = c.round(t, "")
+	tr = e.s.Truth()
+	c.checkMembersOf(t, tr, tr.AdministrativeUnits)
+	if rs.memberAdds == 0 || rs.memberRemoves == 0 {
+		t.Errorf("after users joined and left: member adds %d, removes %d", rs.memberAdds, rs.memberRemoves)
+	}
+	if rs.items > len(tr.AdministrativeUnits) {
+		t.Errorf("%d items for %d units", rs.items, len(tr.AdministrativeUnits))
+	}
+	// Group membership changes are not unit changes.
+	e.s.Mutate(Mutation{AddMembers: 5, RemoveMembers: 5, UpdateUsers: 5})
+	if rs := c.round(t, ""); rs.items != 0 {
+		t.Errorf("group membership and user changes reported as unit changes: %d items", rs.items)
+	}
+	e.s.Mutate(Mutation{RestoreUsers: 6})
+	c.round(t, "")
+	c.checkMembersOf(t, e.s.Truth(), e.s.Truth().AdministrativeUnits)
+
+	// The path without /directory, and $deltatoken=latest.
+	c2 := newDeltaClient(e, nil)
+	c2.round(t, "/v1.0/administrativeUnits/delta")
+	c2.checkMembersOf(t, e.s.Truth(), e.s.Truth().AdministrativeUnits)
+	c3 := newDeltaClient(e, nil)
+	if rs := c3.round(t, "/v1.0/directory/administrativeUnits/delta?$select=displayName,members&$deltatoken=latest"); rs.items != 0 {
+		t.Errorf("$deltatoken=latest returned %d units", rs.items)
+	}
+	e.s.Mutate(Mutation{AddUsers: 40})
+	if rs := c3.round(t, ""); rs.memberAdds == 0 {
+		t.Error("a round from $deltatoken=latest saw no unit joined by the new users")
+	}
 }
 
 func TestDeltaDevices(t *testing.T) {

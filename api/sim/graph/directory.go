@@ -30,7 +30,7 @@ type directory struct {
 	seq    uint32
 	asgSeq uint32
 	cn     uint64      // change number of the last change
-	logs   [3][]change // users, groups, devices
+	logs   [4][]change // users, groups, devices, administrative units
 
 	graphSP     *obj
 	connectorSP *obj
@@ -78,6 +78,8 @@ func logIndex(k kind) int {
 		return 1
 	case kDevice:
 		return 2
+	case kAU:
+		return 3
 	}
 	return -1
 }
@@ -146,11 +148,12 @@ func (d *directory) logChange(o *obj, props uint64) {
 	}
 }
 
-// logMember appends a membership change of group g.
+// logMember appends a membership change of g (a group or administrative
+// unit: the kinds whose delta query tracks members).
 func (d *directory) logMember(g, m *obj) {
 	d.cn++
-	if g.k == kGroup {
-		d.logs[1] = append(d.logs[1], change{cn: d.cn, o: g, member: m})
+	if li := logIndex(g.k); li >= 0 && (g.k == kGroup || g.k == kAU) {
+		d.logs[li] = append(d.logs[li], change{cn: d.cn, o: g, member: m})
 	}
 }
 

@@ -132,6 +132,8 @@ func init() {
 	addRoute("GET", "roleManagement/directory/roleDefinitions", permRoles, collection(kRoleDef))
 	addRoute("GET", "roleManagement/directory/roleDefinitions/{id}", permRoles, single(kRoleDef))
 	addRoute("GET", "directory/administrativeUnits", permAdminUnits, collection(kAU))
+	addRoute("GET", "directory/administrativeUnits/delta", permAdminUnits, delta(kAU))
+	addRoute("GET", "administrativeUnits/delta", permAdminUnits, delta(kAU))
 	addRoute("GET", "directory/administrativeUnits/{id}", permAdminUnits, single(kAU))
 	addRoute("GET", "directory/administrativeUnits/{id}/members", permAdminUnits, rel(kAU, relMembers))
 	addRoute("GET", "organization", permOrg, func(rc *rctx, q *query, keys []string) (*resp, *gerr) { return rc.serveUnpaged(q, kOrg) })

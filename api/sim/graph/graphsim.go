@@ -21,8 +21,8 @@
 // you filter without advanced queries); paging by opaque $skiptoken, with
 // some pages shorter than $top or even empty while a nextLink follows;
 // users' default property set (other properties need $select); delta
-// queries for users, groups (members@delta, large groups split over pages)
-// and devices with soft and hard deletes, $deltatoken=latest, 7-day token
+// queries for users, groups and administrative units (members@delta, large
+// ones split over pages) and devices with soft and hard deletes, $deltatoken=latest, 7-day token
 // expiry and replays; JSON batching (at most 20 requests, answered in a
 // deterministic random order, each charged and throttled on its own);
 // throttling by resource units per app and tenant per 10 seconds with

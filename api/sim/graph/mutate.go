@@ -111,8 +111,8 @@ func (s *Server) Mutate(m Mutation) MutationResult {
 		}
 		// and the dynamic administrative units of their country.
 		for _, au := range d.lists[kAU] {
-			if adminUnitMatches(au, o) {
-				d.addMember(au, o)
+			if adminUnitMatches(au, o) && d.addMember(au, o) {
+				d.logMember(au, o)
 			}
 		}
 	}
