@@ -257,7 +257,7 @@ var (
 		{"groups", "/v1.0/groups/delta?$select=" + groupSelect + ",members", true, "GroupMember.Read.All or Directory.Read.All", groupMembers},
 		{"roles", "/v1.0/roleManagement/directory/roleDefinitions", false, "RoleManagement.Read.Directory", nil},
 		{"directoryRoles", "/v1.0/directoryRoles?$select=" + directoryRoleSelect, false, "RoleManagement.Read.Directory or Directory.Read.All", directoryRoleMembers},
-		{"administrativeUnits", "/v1.0/directory/administrativeUnits?$select=" + adminUnitSelect + "&$top=999", false, "AdministrativeUnit.Read.All or Directory.Read.All", adminUnitMembers},
+		{"administrativeUnits", "/v1.0/directory/administrativeUnits/delta?$select=" + adminUnitSelect + ",members", true, "AdministrativeUnit.Read.All or Directory.Read.All", adminUnitMembersDelta},
 		{"appRoleAssignments", "/v1.0/servicePrincipals?$select=id&$top=999", false, "Application.Read.All or Directory.Read.All", appRoleAssignedTo},
 	}
 	postureStreams = []entraStream{
@@ -334,9 +334,10 @@ type fullListing struct {
 }
 
 var fullListings = map[string]fullListing{
-	"users":   {"/v1.0/users?$select=" + userSelect + "&$top=999", nil},
-	"groups":  {"/v1.0/groups?$select=" + groupSelect + "&$top=200", groupMembersListed},
-	"devices": {"/v1.0/devices?$select=" + deviceSelect + "&$top=999", nil},
+	"users":               {"/v1.0/users?$select=" + userSelect + "&$top=999", nil},
+	"groups":              {"/v1.0/groups?$select=" + groupSelect + "&$top=200", groupMembersListed},
+	"devices":             {"/v1.0/devices?$select=" + deviceSelect + "&$top=999", nil},
+	"administrativeUnits": {"/v1.0/directory/administrativeUnits?$select=" + adminUnitSelect + "&$top=999", adminUnitMembers},
 }
 
 // graphFetcher pages one entity: the first request, or the delta link of a

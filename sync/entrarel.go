@@ -17,11 +17,12 @@ import (
 
 // Relations of Entra ID objects, got the cheapest way that gives what the
 // per-object endpoints of seed 003 would:
-//   - group members from /groups/delta with $select=…,members (the
-//     members@delta of each group, a large group spread over pages);
+//   - group and administrative-unit members: a full pull lists them
+//     (/groups/{id}/members, /directory/administrativeUnits/{id}/members,
+//     through $batch), a delta round reads the members@delta of each
+//     changed group or unit (/groups/delta, administrativeUnits/delta with
+//     $select=…,members; a large one spread over pages);
 //   - directory-role members from /directoryRoles/{id}/members;
-//   - administrative-unit members from
-//     /directory/administrativeUnits/{id}/members, through $batch;
 //   - app role assignments from each service principal's
 //     appRoleAssignedTo, through $batch.
 // A user's or group's memberOf (its groups, directory roles and
@@ -41,13 +42,24 @@ func kindData(odataType string) []byte { return []byte(relations.Kind(odataType)
 // and turns it into link changes. A group listed only for its members
 // (nothing else selected changed) is not rewritten.
 func groupMembers(_ context.Context, _ *graph.Client, p *rawPage) error {
+	return membersDelta(p, "group")
+}
+
+// adminUnitMembersDelta is groupMembers for administrativeUnits/delta.
+func adminUnitMembersDelta(_ context.Context, _ *graph.Client, p *rawPage) error {
+	return membersDelta(p, "administrativeUnit")
+}
+
+// membersDelta takes members@delta out of each owner (a group or unit,
+// whose kind is ownerKind) of a delta page and turns it into link changes.
+func membersDelta(p *rawPage, ownerKind string) error {
 	items := p.items[:0]
 	for _, it := range p.items {
 		m, err := cutMembersDelta(it)
 		if err != nil {
 			return err
 		}
-		op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: m.id, FromData: []byte("group"), Reset: true}
+		op := store.LinkOp{Rel: relations.Members, Inverse: relations.MemberOf, From: m.id, FromData: []byte(ownerKind), Reset: true}
 		for _, e := range m.members {
 			l := store.Link{To: e.ID, Data: kindData(e.Type)}
 			if e.Removed != nil {

@@ -129,12 +129,23 @@ func TestEntraRelationsMatchTheTruthThroughFullDeltaAndBaseline(t *testing.T) {
 	}
 	for _, s := range steps {
 		f.sim.Mutate(s.m)
+		before := f.sim.Stats().Requests
 		run, err := f.eng.Sync(ctx, "e", qsync.Options{Full: s.full})
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 		if want := map[bool]string{true: qsync.ModeFull, false: qsync.ModeDelta}[s.full]; run.Kind != want {
 			t.Errorf("%s: run kind %s, want %s", s.name, run.Kind, want)
+		}
+		// A delta round reads group and unit members from members@delta:
+		// none is listed again.
+		after := f.sim.Stats().Requests
+		for _, pattern := range []string{"GET /v1.0/groups/{id}/members", "GET /v1.0/directory/administrativeUnits/{id}/members"} {
+			if n := after[pattern] - before[pattern]; !s.full && n != 0 {
+				t.Errorf("%s: a delta run listed members %d times (%s)", s.name, n, pattern)
+			} else if s.full && n == 0 {
+				t.Errorf("%s: a full run did not list members (%s)", s.name, pattern)
+			}
 		}
 		t.Run(s.name, func(t *testing.T) { f.t = t; f.assertRelations() })
 	}
