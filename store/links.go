@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -111,13 +112,16 @@ func splitLinkValue(v []byte) (gen uint64, fromData, data []byte, err error) {
 	return gen, v[start : start+int(l)], v[start+int(l):], nil
 }
 
-// mirror turns a forward value into its inverse's.
-func mirror(v []byte) ([]byte, error) {
+// appendMirror appends the inverse of forward value v to b.
+func appendMirror(b, v []byte) ([]byte, error) {
 	gen, fromData, data, err := splitLinkValue(v)
 	if err != nil {
-		return nil, err
+		return b, err
 	}
-	return linkValue(gen, data, fromData), nil
+	b = binary.AppendUvarint(b, gen)
+	b = binary.AppendUvarint(b, uint64(len(data)))
+	b = append(b, data...)
+	return append(b, fromData...), nil
 }
 
 // linkBuckets are the link buckets of one connector inside a write
@@ -232,6 +236,9 @@ func (l *linkBuckets) rel(name string) (*bolt.Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relation %s: %w", name, err)
 	}
+	if err := touch(b); err != nil {
+		return nil, fmt.Errorf("relation %s: %w", name, err)
+	}
 	l.rels[name] = b
 	return b, nil
 }
@@ -262,7 +269,6 @@ func (l *linkBuckets) pair(rel, inverse string) error {
 	return l.root.Put(keyPairs, v)
 }
 
-// apply runs one LinkOp stamped with gen.
 // cmpLinkTarget orders links as their keys sort: by To, then ID (a To
 // holds no NUL, so a shorter To sorts first, as its key does).
 func cmpLinkTarget(a, b Link) int {
@@ -272,6 +278,31 @@ func cmpLinkTarget(a, b Link) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
+// sortedByTarget returns links in key order (cmpLinkTarget), links of
+// the same target in the order given; links itself if already sorted. (A
+// stable sort of the Link values themselves cost a second per million.)
+func sortedByTarget(links []Link) []Link {
+	if slices.IsSortedFunc(links, cmpLinkTarget) {
+		return links
+	}
+	idx := make([]int32, len(links))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := cmpLinkTarget(links[a], links[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	out := make([]Link, len(links))
+	for i, j := range idx {
+		out[i] = links[j]
+	}
+	return out
+}
+
+// apply runs one LinkOp stamped with gen.
 func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 	if op.From == "" {
 		return fmt.Errorf("relation %s: link op with empty from", op.Rel)
@@ -323,11 +354,7 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 	// Put in key order: bbolt inserts into a leaf by shifting what
 	// follows, so unordered inserts into one leaf cost the square of
 	// their number (a group's thousands of members arrive unordered).
-	add := op.Add
-	if !slices.IsSortedFunc(add, cmpLinkTarget) {
-		add = slices.Clone(add)
-		slices.SortStableFunc(add, cmpLinkTarget)
-	}
+	add := sortedByTarget(op.Add)
 	for _, a := range add {
 		if a.To == "" || bytes.IndexByte([]byte(a.To), 0) >= 0 || bytes.IndexByte([]byte(a.ID), 0) >= 0 {
 			return fmt.Errorf("relation %s of %q: bad link target %q", op.Rel, op.From, a.To)
@@ -348,11 +375,7 @@ func (l *linkBuckets) apply(op LinkOp, gen uint64) error {
 func (l *linkBuckets) replace(op LinkOp, gen uint64, fw, inv *bolt.Bucket) error {
 	// The listing and the stored links, both in key order, walked side by
 	// side (the listing's last entry wins for a repeated target).
-	add := op.Add
-	if !slices.IsSortedFunc(add, cmpLinkTarget) {
-		add = slices.Clone(add)
-		slices.SortStableFunc(add, cmpLinkTarget)
-	}
+	add := sortedByTarget(op.Add)
 	keys := make([][]byte, 0, len(add))
 	links := make([]Link, 0, len(add))
 	for _, a := range add {
@@ -446,6 +469,9 @@ func (l *linkBuckets) drop(id []byte) error {
 		return err
 	}
 	for _, name := range names {
+		if strings.IndexByte(name, 0) >= 0 {
+			continue // not a relation (an inverse being rebuilt)
+		}
 		fw := l.root.Bucket([]byte(name))
 		var inv *bolt.Bucket
 		if other, ok := l.pairs[name]; ok {
@@ -455,6 +481,16 @@ func (l *linkBuckets) drop(id []byte) error {
 		c := fw.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			keys = append(keys, slices.Clone(k))
+		}
+		if len(keys) > 0 {
+			if err := touch(fw); err != nil {
+				return err
+			}
+			if inv != nil {
+				if err := touch(inv); err != nil {
+					return err
+				}
+			}
 		}
 		for _, k := range keys {
 			if err := l.deleteLink(fw, inv, k); err != nil {
@@ -648,14 +684,242 @@ func checkLinks(tx *bolt.Tx, connector string) error {
 	return nil
 }
 
+// touch counts a write to a relation bucket in its sequence, which
+// RebuildInverse compares to know that nobody wrote the relation while it
+// read and rebuilt it. (Counted once per relation opened for writing in a
+// transaction, or more: only a change of the number matters.)
+func touch(b *bolt.Bucket) error {
+	return b.SetSequence(b.Sequence() + 1)
+}
+
+// rebuildSide is the bucket, inside the links bucket, under which
+// RebuildInverse builds a new inverse before it takes the old one's place.
+func rebuildSide(inverse string) []byte { return []byte("rebuild\x00" + inverse) }
+
+// rebuildChunk is how many inverse entries one RebuildInverse transaction
+// puts (a variable for tests).
+var rebuildChunk = 200_000
+
+// afterInverseRead, if set (by tests), runs once RebuildInverse has read
+// the relation.
+var afterInverseRead func()
+
 // RebuildInverse rewrites the inverse of rel from rel's links, in key
-// order, in one transaction, and clears rel's pending mark (see
-// LinkOp.DeferInverse). It does nothing if rel is not pending.
+// order, and clears rel's pending mark (see LinkOp.DeferInverse). It does
+// nothing if rel is not pending.
+//
+// It reads rel in one snapshot, builds the new inverse beside the old one
+// (rebuildSide) in transactions of rebuildChunk entries — bbolt splits a
+// bucket's pages only at commit, so one transaction of a million entries
+// held them all in one growing node — and swaps it in with the pending
+// mark cleared in a last transaction, which also checks that neither side
+// of the relation was written meanwhile (their sequences); if one was, the
+// inverse is rebuilt in one transaction instead. Until the swap, readers
+// see the old inverse; a crash leaves the pending mark, and the side
+// bucket, which the next rebuild drops.
 func (s *Store) RebuildInverse(ctx context.Context, connector, rel string) error {
 	what := fmt.Sprintf("rebuild inverse of %s/%s", connector, rel)
 	if err := ctxErr(ctx, what); err != nil {
 		return err
 	}
+	var (
+		inverse       string
+		pending       bool
+		seqFw, seqInv uint64
+		entries       invEntries
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		l, err := openLinks(tx, connector, false)
+		if err != nil || l == nil || l.root.Get(pendingKey(rel)) == nil {
+			return err
+		}
+		pending = true
+		var ok bool
+		if inverse, ok = l.pairs[rel]; !ok {
+			return nil
+		}
+		if inv := l.root.Bucket([]byte(inverse)); inv != nil {
+			seqInv = inv.Sequence()
+		}
+		if fw := l.root.Bucket([]byte(rel)); fw != nil {
+			seqFw = fw.Sequence()
+			return entries.collect(ctx, fw, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !pending {
+		return nil
+	}
+	if afterInverseRead != nil {
+		afterInverseRead()
+	}
+	if inverse == "" {
+		return s.rebuildInverseInOneTx(ctx, what, connector, rel)
+	}
+	entries.sort()
+
+	side := rebuildSide(inverse)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		l, err := openLinks(tx, connector, false)
+		if err != nil || l == nil {
+			return err
+		}
+		if l.root.Bucket(side) != nil {
+			if err := l.root.DeleteBucket(side); err != nil {
+				return err
+			}
+		}
+		sb, err := l.root.CreateBucket(side)
+		if err != nil {
+			return err
+		}
+		_, err = sb.CreateBucket([]byte(inverse))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for start := 0; start < len(entries.e); start += rebuildChunk {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			l, err := openLinks(tx, connector, false)
+			if err != nil || l == nil || l.root.Bucket(side) == nil {
+				return fmt.Errorf("links bucket changed under the rebuild (%v)", err)
+			}
+			return entries.put(ctx, l.root.Bucket(side).Bucket([]byte(inverse)), start, min(start+rebuildChunk, len(entries.e)))
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		s.trimMap()
+	}
+	swapped := false
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		l, err := openLinks(tx, connector, false)
+		if err != nil || l == nil {
+			return fmt.Errorf("links bucket gone (%v)", err)
+		}
+		sb := l.root.Bucket(side)
+		var fwSeq, invSeq uint64
+		if fw := l.root.Bucket([]byte(rel)); fw != nil {
+			fwSeq = fw.Sequence()
+		}
+		if inv := l.root.Bucket([]byte(inverse)); inv != nil {
+			invSeq = inv.Sequence()
+		}
+		if l.root.Get(pendingKey(rel)) == nil || fwSeq != seqFw || invSeq != seqInv || sb == nil {
+			// Written meanwhile: drop the side bucket.
+			if sb != nil {
+				return l.root.DeleteBucket(side)
+			}
+			return nil
+		}
+		if l.root.Bucket([]byte(inverse)) != nil {
+			if err := l.root.DeleteBucket([]byte(inverse)); err != nil {
+				return err
+			}
+		}
+		if err := tx.MoveBucket([]byte(inverse), sb, l.root); err != nil {
+			return err
+		}
+		if err := l.root.DeleteBucket(side); err != nil {
+			return err
+		}
+		swapped = true
+		return l.root.Delete(pendingKey(rel))
+	})
+	s.trimMap()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !swapped {
+		return s.rebuildInverseInOneTx(ctx, what, connector, rel)
+	}
+	return nil
+}
+
+// invEntries are the inverse entries of a relation: each key and value
+// written one after the other into large blocks (a million small
+// allocations, or one buffer grown by copying, cost more than the
+// rebuild's writes).
+type invEntries struct {
+	blocks [][]byte
+	e      []invEntry
+}
+
+// invEntry is one entry: block, offset, key and value lengths.
+type invEntry struct{ blk, off, klen, vlen int32 }
+
+// invBlock is the size of an invEntries block.
+const invBlock = 4 << 20
+
+func (x *invEntries) key(e invEntry) []byte {
+	return x.blocks[e.blk][e.off : e.off+e.klen]
+}
+
+func (x *invEntries) value(e invEntry) []byte {
+	return x.blocks[e.blk][e.off+e.klen : e.off+e.klen+e.vlen]
+}
+
+// collect reads every link of relation bucket fw (rel) as its inverse
+// entry.
+func (x *invEntries) collect(ctx context.Context, fw *bolt.Bucket, rel string) error {
+	n := 0
+	return fw.ForEach(func(k, v []byte) error {
+		if n++; n%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		from, to, id, ok := splitLinkKey(k)
+		if !ok {
+			return fmt.Errorf("relation %s: bad key %q", rel, k)
+		}
+		// The inverse key and value are as long as the forward ones.
+		if need := len(k) + len(v); len(x.blocks) == 0 || cap(x.blocks[len(x.blocks)-1])-len(x.blocks[len(x.blocks)-1]) < need {
+			x.blocks = append(x.blocks, make([]byte, 0, max(invBlock, need)))
+		}
+		b := x.blocks[len(x.blocks)-1]
+		e := invEntry{blk: int32(len(x.blocks) - 1), off: int32(len(b))}
+		b = append(append(append(append(append(b, to...), 0), from...), 0), id...)
+		e.klen = int32(len(b)) - e.off
+		var err error
+		if b, err = appendMirror(b, v); err != nil {
+			return fmt.Errorf("relation %s: link %s→%s: %w", rel, from, to, err)
+		}
+		e.vlen = int32(len(b)) - e.off - e.klen
+		x.blocks[len(x.blocks)-1] = b
+		x.e = append(x.e, e)
+		return nil
+	})
+}
+
+// sort puts the entries in key order.
+func (x *invEntries) sort() {
+	slices.SortFunc(x.e, func(a, b invEntry) int { return bytes.Compare(x.key(a), x.key(b)) })
+}
+
+// put writes entries from up to to (sorted) into b.
+func (x *invEntries) put(ctx context.Context, b *bolt.Bucket, from, to int) error {
+	b.FillPercent = 0.9 // appended in order: pack the pages
+	for i, e := range x.e[from:to] {
+		if i%65536 == 65535 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := b.Put(x.key(e), x.value(e)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebuildInverseInOneTx is RebuildInverse in one transaction: what it
+// falls back to when the relation was written while it rebuilt.
+func (s *Store) rebuildInverseInOneTx(ctx context.Context, what, connector, rel string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		l, err := openLinks(tx, connector, false)
 		if err != nil || l == nil || l.root.Get(pendingKey(rel)) == nil {
@@ -665,32 +929,18 @@ func (s *Store) RebuildInverse(ctx context.Context, connector, rel string) error
 		if !ok {
 			return l.root.Delete(pendingKey(rel))
 		}
-		type entry struct{ k, v []byte }
-		var entries []entry
-		if fw := l.root.Bucket([]byte(rel)); fw != nil {
-			n := 0
-			err := fw.ForEach(func(k, v []byte) error {
-				if n++; n%65536 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				from, to, id, ok := splitLinkKey(k)
-				if !ok {
-					return fmt.Errorf("relation %s: bad key %q", rel, k)
-				}
-				mv, err := mirror(v)
-				if err != nil {
-					return fmt.Errorf("relation %s: link %s→%s: %w", rel, from, to, err)
-				}
-				entries = append(entries, entry{linkKey(to, from, id), mv})
-				return nil
-			})
-			if err != nil {
+		if l.root.Bucket(rebuildSide(inverse)) != nil {
+			if err := l.root.DeleteBucket(rebuildSide(inverse)); err != nil {
 				return err
 			}
 		}
-		slices.SortFunc(entries, func(a, b entry) int { return bytes.Compare(a.k, b.k) })
+		var entries invEntries
+		if fw := l.root.Bucket([]byte(rel)); fw != nil {
+			if err := entries.collect(ctx, fw, rel); err != nil {
+				return err
+			}
+		}
+		entries.sort()
 		if l.root.Bucket([]byte(inverse)) != nil {
 			if err := l.root.DeleteBucket([]byte(inverse)); err != nil {
 				return err
@@ -700,16 +950,8 @@ func (s *Store) RebuildInverse(ctx context.Context, connector, rel string) error
 		if err != nil {
 			return err
 		}
-		inv.FillPercent = 0.9 // appended in order: pack the pages
-		for i, e := range entries {
-			if i%65536 == 65535 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if err := inv.Put(e.k, e.v); err != nil {
-				return err
-			}
+		if err := entries.put(ctx, inv, 0, len(entries.e)); err != nil {
+			return err
 		}
 		return l.root.Delete(pendingKey(rel))
 	})

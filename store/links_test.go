@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -313,6 +314,119 @@ func TestOnePageWritesLinksAsTheyCome(t *testing.T) {
 			}
 			if err := s.Check(context.Background()); err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestRebuildInverseInChunks: the inverse is built beside the old one in
+// several transactions and swapped in; a writer between the read and the
+// swap (a unit's members written with their inverse while the groups'
+// full listing ends) makes it rebuild in one transaction, losing nothing;
+// a side bucket left by a crash is dropped by the next rebuild.
+func TestRebuildInverseInChunks(t *testing.T) {
+	defer func(n int) { rebuildChunk, afterInverseRead = n, nil }(rebuildChunk)
+	rebuildChunk = 7
+	members := func(from string, deferInv bool, to ...string) LinkOp {
+		return LinkOp{Rel: "members", Inverse: "memberOf", From: from, FromData: []byte("group"), Reset: true, Add: add(to...), DeferInverse: deferInv}
+	}
+	var users []string
+	for i := range 30 {
+		users = append(users, fmt.Sprintf("u%02d", i))
+	}
+	// want is memberOf as a rebuild from members makes it.
+	want := func(t *testing.T, s *Store) []string {
+		var out []string
+		for _, l := range linkSet(t, s, "members") {
+			g, rest, _ := strings.Cut(l, ">")
+			u, data, _ := strings.Cut(rest, "=")
+			_ = data
+			out = append(out, u+">"+g+"=group")
+		}
+		slices.Sort(out)
+		return out
+	}
+	setup := func(t *testing.T) *Store {
+		s := openTemp(t)
+		ctx := context.Background()
+		if err := s.WriteLinks(ctx, "c", 1, []LinkOp{members("g0", false, users[:3]...)}); err != nil {
+			t.Fatal(err)
+		}
+		for g := 1; g <= 4; g++ {
+			if err := s.WriteLinks(ctx, "c", 2, []LinkOp{members(fmt.Sprintf("g%d", g), true, users[g:g+12]...)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	sideLeft := func(t *testing.T, s *Store) bool {
+		var left bool
+		_ = s.db.View(func(tx *bolt.Tx) error {
+			left = connBucket(tx, "c").Bucket([]byte(linksBucketName)).Bucket(rebuildSide("memberOf")) != nil
+			return nil
+		})
+		return left
+	}
+	for _, tc := range []struct {
+		name   string
+		before func(t *testing.T, s *Store)        // before the rebuild
+		during func(t *testing.T, s *Store) func() // after it read the relation
+	}{
+		{"in chunks", nil, nil},
+		{"a writer in between", nil, func(t *testing.T, s *Store) func() {
+			return func() {
+				op := LinkOp{Rel: "members", Inverse: "memberOf", From: "au1", FromData: []byte("group"), Replace: true, Add: add("u29", "u01")}
+				if err := s.WriteLinks(context.Background(), "c", 2, []LinkOp{op}); err != nil {
+					t.Error(err)
+				}
+			}
+		}},
+		{"a group's links dropped in between", nil, func(t *testing.T, s *Store) func() {
+			return func() {
+				if _, err := s.WritePage(context.Background(), PageWrite{Connector: "c", Type: "u", Layout: testLayout, Generation: 2, Delete: []string{"g2"}}); err != nil {
+					t.Error(err)
+				}
+			}
+		}},
+		{"a side bucket left by a crash", func(t *testing.T, s *Store) {
+			err := s.db.Update(func(tx *bolt.Tx) error {
+				side, err := connBucket(tx, "c").Bucket([]byte(linksBucketName)).CreateBucket(rebuildSide("memberOf"))
+				if err != nil {
+					return err
+				}
+				b, err := side.CreateBucket([]byte("memberOf"))
+				if err != nil {
+					return err
+				}
+				return b.Put([]byte("junk"), []byte("junk"))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Records are deleted (their links dropped) with it there.
+			if _, err := s.WritePage(context.Background(), PageWrite{Connector: "c", Type: "u", Layout: testLayout, Generation: 2, Delete: []string{"u07"}}); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := setup(t)
+			if tc.before != nil {
+				tc.before(t, s)
+			}
+			afterInverseRead = nil
+			if tc.during != nil {
+				afterInverseRead = tc.during(t, s)
+			}
+			if err := s.RebuildInverse(context.Background(), "c", "members"); err != nil {
+				t.Fatal(err)
+			}
+			mustCheck(t, s)
+			if got, want := linkSet(t, s, "memberOf"), want(t, s); !slices.Equal(got, want) {
+				t.Errorf("memberOf = %q\nwant %q", got, want)
+			}
+			if sideLeft(t, s) {
+				t.Error("the side bucket is still there")
 			}
 		})
 	}
