@@ -132,7 +132,11 @@ func (s *Server) serveBatch(rc *rctx, body io.Reader) (int, http.Header, []byte)
 		j := rg.intn(i + 1)
 		out[i], out[j] = out[j], out[i]
 	}
-	var w []byte
+	size := 16
+	for _, br := range out {
+		size += len(br.body) + 256 // the body, its id, status and headers
+	}
+	w := make([]byte, 0, size)
 	w = append(w, `{"responses":[`...)
 	for i, br := range out {
 		if i > 0 {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -676,10 +677,14 @@ func (rc *rctx) serveCollection(q *query, k kind) (*resp, *gerr) {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		start := len(b)
 		if exp != nil {
 			b = o.appendView(b, view, false, rc.expanded(o, exp))
 		} else {
 			b = o.appendView(b, view, false)
+		}
+		if i == 0 {
+			b = growFor(b, len(b)-start, len(c.items)-1)
 		}
 	}
 	b = append(b, "]}"...)
@@ -907,7 +912,11 @@ func (rc *rctx) serveRelation(q *query, k kind, key string, rel int) (*resp, *ge
 			if i > 0 {
 				items = append(items, ',')
 			}
+			start := len(items)
 			items = m.appendView(items, mv.view(m.k), true)
+			if i == 0 {
+				items = growFor(items, len(items)-start, len(c.items)-1)
+			}
 		}
 	}
 	if more {
@@ -945,4 +954,11 @@ func (d *directory) transitiveMemberOf(o *obj) []*obj {
 	}
 	sortBySeq(out)
 	return out
+}
+
+// growFor makes room in b for n more objects about as long as one (plus
+// a little): a page's objects are alike, and growing a large page by
+// doubling copied it several times.
+func growFor(b []byte, one, n int) []byte {
+	return slices.Grow(b, n*(one+one/8+1))
 }
