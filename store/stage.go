@@ -59,7 +59,7 @@ const (
 // (variables for tests).
 var (
 	mergeChunk = 50_000
-	indexChunk = 400_000
+	indexChunk = 100_000
 )
 
 // afterMergeChunk, if set (by tests), runs after each transaction that
@@ -476,7 +476,7 @@ func mergeOne(tb *bolt.Bucket, t *typeBuckets, sb *bolt.Bucket, r *stagedRef, bu
 	if err != nil {
 		return err
 	}
-	p, err := prepare(Record{ID: r.id, Raw: e.raw, Cells: cells}, "", t.layout, gen)
+	p, err := prepare(Record{ID: r.id, Raw: e.raw, Cells: cells}, "", t.layout, gen, true)
 	if err != nil {
 		return err
 	}

@@ -107,9 +107,9 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 	})
 	// How a sync writes: the first full pull of an empty type stages its
-	// pages and merges them at its end; pages fetched while the writer is
-	// busy are grouped (up to 5,000 records a write). "direct" is the
-	// page-by-page write every pull used before staging.
+	// pages and merges them at its end; pages decoded while the writer is
+	// busy join the next write (up to 5,000 records), as the pull does.
+	// "direct" is the page-by-page write every pull used before staging.
 	for _, tc := range []struct {
 		name   string
 		staged bool
@@ -140,20 +140,30 @@ func BenchmarkIngest(b *testing.B) {
 						decoded <- recs
 					}
 				}()
-				var recs []store.Record
 				p := 0
 				for page := range decoded {
 					p++
-					recs = append(recs, page...)
-					if len(recs) < tc.group && p < len(bodies) {
-						continue
+					recs := page
+					// As the pull groups: pages already decoded while the
+					// writer was busy join this write, up to the limit.
+				drain:
+					for len(recs) < tc.group {
+						select {
+						case more, ok := <-decoded:
+							if !ok {
+								break drain
+							}
+							p++
+							recs = append(recs, more...)
+						default:
+							break drain
+						}
 					}
 					state := store.StreamState{Phase: store.PhasePaging, Generation: 1, Mode: ModeFull, NextPage: p, Staged: tc.staged}
 					if _, _, err := st.WritePageChanges(ctx, store.PageWrite{Connector: "b", Type: typ.Name, Layout: typ.Layout(),
 						Stream: typ.Name, Generation: 1, Records: recs, State: state, Stage: tc.staged}); err != nil {
 						b.Fatal(err)
 					}
-					recs = nil
 				}
 				if tc.staged {
 					if _, err := st.MergeStaged(ctx, "b", typ.Name); err != nil {
