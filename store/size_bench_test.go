@@ -87,7 +87,8 @@ func graphUser(i int) Record {
 }
 
 // bucketBytes sums the page bytes in use of the type's buckets: raw
-// records, rows, and the column indexes.
+// records (in rec, or in blobs with their references), rows, and the
+// column indexes.
 func bucketBytes(b testing.TB, s *Store, connector, typ string) (rec, row, ix int64) {
 	b.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -99,7 +100,7 @@ func bucketBytes(b testing.TB, s *Store, connector, typ string) (rec, row, ix in
 			st := tb.Bucket(k).Stats()
 			n := int64(st.BranchInuse + st.LeafInuse + st.InlineBucketInuse)
 			switch {
-			case bytes.Equal(k, bucketRec):
+			case bytes.Equal(k, bucketRec), bytes.Equal(k, bucketBlob), bytes.Equal(k, bucketRecRef):
 				rec += n
 			case bytes.Equal(k, bucketRow):
 				row += n
