@@ -287,3 +287,34 @@ func TestMergeWithAWriterInBetween(t *testing.T) {
 		})
 	}
 }
+
+// TestCountGeneration counts the records a pull of one generation wrote:
+// new ones, and unchanged ones it restamped.
+func TestCountGeneration(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	write := func(gen uint64, from, to int) {
+		t.Helper()
+		var recs []Record
+		for i := from; i < to; i++ {
+			recs = append(recs, stageRec(i, 0))
+		}
+		if _, err := s.WritePage(ctx, PageWrite{Connector: "q", Type: "host", Layout: testLayout, Generation: gen, Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1, 0, 30)
+	write(2, 10, 25) // 15 restamped
+	write(2, 40, 45) // 5 new
+	for _, tc := range []struct {
+		gen  uint64
+		want int
+	}{{1, 15}, {2, 20}, {3, 0}} {
+		if n, err := s.CountGeneration(ctx, "q", "host", tc.gen); err != nil || n != tc.want {
+			t.Errorf("CountGeneration(%d) = %d, %v; want %d", tc.gen, n, err, tc.want)
+		}
+	}
+	if n, err := s.CountGeneration(ctx, "q", "absent", 1); err != nil || n != 0 {
+		t.Errorf("CountGeneration of an absent type = %d, %v", n, err)
+	}
+}

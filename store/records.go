@@ -888,6 +888,45 @@ func (s *Store) CountRemoved(ctx context.Context, connector, typ string) (int, e
 	return s.metaCount(ctx, "count removed", connector, typ, keyRemoved)
 }
 
+// CountGeneration returns how many records of typ carry generation gen:
+// the records a pull of that generation has written (or rewritten
+// unchanged) so far. It reads every row.
+func (s *Store) CountGeneration(ctx context.Context, connector, typ string, gen uint64) (int, error) {
+	what := fmt.Sprintf("count generation %d of %s/%s", gen, connector, typ)
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		tb := typeBucket(tx, connector, typ)
+		if tb == nil {
+			return nil
+		}
+		t, err := loadType(tb, typ)
+		if err != nil {
+			return err
+		}
+		c := t.row.Cursor()
+		i := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if i++; i%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			g, err := rowGeneration(v)
+			if err != nil {
+				return fmt.Errorf("record %q: %w", k, err)
+			}
+			if g == gen {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return n, nil
+}
+
 // metaCount reads one counter of a type's meta bucket.
 func (s *Store) metaCount(ctx context.Context, what, connector, typ string, key []byte) (int, error) {
 	if err := ctxErr(ctx, what); err != nil {

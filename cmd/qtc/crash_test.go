@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"qtc/store"
+	qsync "qtc/sync"
 )
 
 // TestCrashSafety kills a real `qtc sync` with SIGKILL at random points —
@@ -43,6 +44,9 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	removed := map[string]bool{} // exceptions removed from the simulator: kept in the store, marked removed
+	// Policies and exceptions come in numbered pages of 200 (the engine's
+	// page size): their cursors are checked against the records.
+	s.paged = &pagedStreams{conn: name, types: []string{"policies", "exceptions"}, pageSize: 200}
 	s.crashRun(t, rng, name, crashKills, 400*time.Millisecond, func() {
 		if rng.Intn(3) > 0 {
 			res := simMutate(t, url, fmt.Sprintf(`{"type":"exceptions","add":%d,"change":%d,"remove":%d,"seed":%d}`,
@@ -56,6 +60,7 @@ func TestCrashSafety(t *testing.T) {
 				rng.Intn(20), rng.Intn(20), rng.Int63()))
 		}
 	})
+	t.Logf("%d cursors of a full pull checked against the records of their pages", s.paged.checked)
 
 	// The truth: an uninterrupted sync of the same simulator into a fresh store.
 	ref := newSandbox(t)
@@ -136,6 +141,7 @@ func (s *sandbox) crashRun(t *testing.T, rng *rand.Rand, name string, kills int,
 	killed, interrupted := 1, 0
 	for killed < kills {
 		change()
+		s.noteChange(t)
 		for n := 1 + rng.Intn(3); n > 0 && killed < kills; n-- {
 			fullSync := rng.Intn(3) == 0
 			d := delta
@@ -219,6 +225,9 @@ func (s *sandbox) checkStore(t *testing.T, what string) {
 	err = st.Check(ctx)
 	if err == nil {
 		err = checkCursors(ctx, st)
+	}
+	if err == nil && s.paged != nil {
+		err = s.paged.check(ctx, st)
 	}
 	st.Close()
 	if err != nil {
@@ -332,4 +341,74 @@ func simMutate(t *testing.T, url, body string) simMutationResult {
 		t.Fatalf("mutate %s: %v", body, err)
 	}
 	return res
+}
+
+// pagedStreams are streams of numbered pages of a fixed size (Spring
+// pages: policies, exceptions) whose cursors checkStore holds against the
+// records committed: a full pull (not staged) whose cursor says k pages are
+// done must have written exactly the records of k pages — k × pageSize, or
+// all of them (Total) on the last — stamped with its generation. That
+// holds when the simulator did not change during the pull; a pull begun
+// before the last change (changedAt: the stream's generation then) may have
+// seen records move between pages, so only "at most k pages" holds.
+type pagedStreams struct {
+	conn      string
+	types     []string
+	pageSize  int
+	changedAt map[string]uint64
+	checked   int // cursors checked exactly (reported at the end)
+}
+
+// noteChange records each paged stream's generation when the simulator
+// changes.
+func (s *sandbox) noteChange(t *testing.T) {
+	t.Helper()
+	if s.paged == nil {
+		return
+	}
+	st, err := store.Open(s.db, store.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s.paged.changedAt = map[string]uint64{}
+	for _, typ := range s.paged.types {
+		ss, err := st.StreamState(context.Background(), s.paged.conn, typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.paged.changedAt[typ] = ss.Generation
+	}
+}
+
+func (p *pagedStreams) check(ctx context.Context, st *store.Store) error {
+	for _, typ := range p.types {
+		ss, err := st.StreamState(ctx, p.conn, typ)
+		if err != nil {
+			return err
+		}
+		if ss.Phase != store.PhasePaging || ss.Mode != qsync.ModeFull || ss.Staged || ss.NextPage == 0 {
+			continue
+		}
+		n, err := st.CountGeneration(ctx, p.conn, typ, ss.Generation)
+		if err != nil {
+			return err
+		}
+		want := ss.NextPage * p.pageSize
+		if ss.Total > 0 {
+			want = min(want, ss.Total)
+		}
+		if n > want {
+			return fmt.Errorf("%s: the cursor says %d pages of %d are written (of %d records), but %d records carry the pull's generation %d",
+				typ, ss.NextPage, p.pageSize, ss.Total, n, ss.Generation)
+		}
+		if ss.Generation > p.changedAt[typ] {
+			if n != want {
+				return fmt.Errorf("%s: the cursor says %d pages of %d are written (of %d records), but %d records carry the pull's generation %d, want %d",
+					typ, ss.NextPage, p.pageSize, ss.Total, n, ss.Generation, want)
+			}
+			p.checked++
+		}
+	}
+	return nil
 }

@@ -43,6 +43,7 @@ type sandbox struct {
 	dir   string
 	db    string
 	graph map[string]string // the Graph simulator's URLs and credentials
+	paged *pagedStreams     // crash tests: streams whose cursors are checked page by page
 }
 
 func newSandbox(t *testing.T) *sandbox {
