@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"qtc/api/graph"
 	"qtc/store"
@@ -72,6 +73,16 @@ var (
 // ID, a GUID, or one of its verified domains.
 func ValidTenantID(s string) bool { return guidRE.MatchString(s) || domainRE.MatchString(s) }
 
+// notEchoed describes a refused identifier without showing it: a client
+// secret pasted into the wrong flag or field must not appear on screen or
+// in logs.
+func notEchoed(v string) string {
+	if v == "" {
+		return "empty"
+	}
+	return fmt.Sprintf("%d characters given, not shown in case they are a secret", utf8.RuneCountInString(v))
+}
+
 // ValidClientID reports whether s is an Application (client) ID: a GUID.
 func ValidClientID(s string) bool { return guidRE.MatchString(s) }
 
@@ -84,10 +95,10 @@ func (c EntraConnector) Validate() error {
 		return err
 	}
 	if !ValidTenantID(c.TenantID) {
-		return fmt.Errorf("--tenant-id %q is not a GUID (Directory (tenant) ID) or a verified domain", c.TenantID)
+		return fmt.Errorf("--tenant-id is not a GUID (Directory (tenant) ID) or a verified domain (%s)", notEchoed(c.TenantID))
 	}
 	if !ValidClientID(c.ClientID) {
-		return fmt.Errorf("--client-id %q is not a GUID (Application (client) ID)", c.ClientID)
+		return fmt.Errorf("--client-id is not a GUID (Application (client) ID) (%s)", notEchoed(c.ClientID))
 	}
 	if c.ClientSecret == "" {
 		return errors.New("client secret is empty: set QTC_CLIENT_SECRET or type it at the prompt")
@@ -96,7 +107,7 @@ func (c EntraConnector) Validate() error {
 		return err
 	}
 	if c.Token != "" && c.Token != "v1" && c.Token != "v2" {
-		return fmt.Errorf("--token %q is not v1 or v2", c.Token)
+		return fmt.Errorf("--token is not v1 or v2 (%s)", notEchoed(c.Token))
 	}
 	if c.Scope != "" && c.Scope != "identities" && c.Scope != "posture" {
 		return fmt.Errorf("--scope %q is not identities or posture", c.Scope)

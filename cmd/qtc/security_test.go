@@ -362,20 +362,34 @@ func isBoolFlag(f *flag.Flag) bool {
 }
 
 // TestTokenFlagIsAVersion: --token only takes v1 or v2, so a secret given
-// to it by mistake is refused and never stored.
+// to it by mistake is refused and never stored. A secret pasted into
+// --token, --tenant-id or --client-id is not echoed in the error either.
 func TestTokenFlagIsAVersion(t *testing.T) {
-	s := newSandbox(t)
 	d := graphsim.Defaults(graphsim.Options{})
-	const pasted = "pasted-Secret-Value-93kq"
-	_, stderr, code := s.run(s.env("QTC_CLIENT_SECRET="+d.ClientSecret), "connector", "add", "entra", "e", "--tenant-id", d.TenantID,
-		"--client-id", d.ClientID, "--token", pasted)
-	if code != exitUsage || !strings.Contains(stderr, "--token") {
-		t.Fatalf("--token with a secret: exit %d, want %d naming --token: %s", code, exitUsage, stderr)
-	}
-	out, _, _ := s.run(s.env(), "connector", "list")
-	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) > 0 && f[0] == "e" {
-			t.Errorf("the connector was saved:\n%s", out)
-		}
+	const pasted = "pasted-Secret~Value-93kq"
+	for _, tc := range []struct {
+		flag string
+		args []string
+	}{
+		{"--token", []string{"--tenant-id", d.TenantID, "--client-id", d.ClientID, "--token", pasted}},
+		{"--tenant-id", []string{"--tenant-id", pasted, "--client-id", d.ClientID}},
+		{"--client-id", []string{"--tenant-id", d.TenantID, "--client-id", pasted}},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			s := newSandbox(t)
+			out, stderr, code := s.run(s.env("QTC_CLIENT_SECRET="+d.ClientSecret), append([]string{"connector", "add", "entra", "e"}, tc.args...)...)
+			if code != exitUsage || !strings.Contains(stderr, tc.flag) {
+				t.Fatalf("%s with a secret: exit %d, want %d naming %s: %s", tc.flag, code, exitUsage, tc.flag, stderr)
+			}
+			if strings.Contains(out+stderr, pasted) {
+				t.Errorf("the refused value was echoed:\n%s%s", out, stderr)
+			}
+			out, _, _ = s.run(s.env(), "connector", "list")
+			for _, line := range strings.Split(out, "\n") {
+				if f := strings.Fields(line); len(f) > 0 && f[0] == "e" {
+					t.Errorf("the connector was saved:\n%s", out)
+				}
+			}
+		})
 	}
 }
