@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -498,19 +499,22 @@ func exportCommand() *command {
 				return fmt.Errorf("--connector %s: %w", conn, err)
 			}
 			w := c.stdout
+			var file *exportFile
 			if out != "" {
-				f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-				if err != nil {
+				if file, err = createExport(out); err != nil {
 					return err
 				}
-				defer f.Close()
-				w = f
+				defer file.discard()
+				w = file.f
 			}
 			n, err := export.Write(c.ctx, eng.Store, conn, typ, format, w)
 			if err != nil {
 				return err
 			}
 			if out != "" {
+				if err := file.commit(); err != nil {
+					return err
+				}
 				fmt.Fprintf(c.stderr, "%d %s records written to %s\n", n, typ, out)
 			}
 			return nil
@@ -525,4 +529,45 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// exportFile is an export being written to a temporary file beside its
+// destination (created 0600), renamed over it once complete: a failed
+// export leaves a file already there as it was, and the file written is
+// 0600 even where one with a wider mode stood.
+type exportFile struct {
+	f    *os.File
+	path string
+	done bool
+}
+
+func createExport(path string) (*exportFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("-o %s: %w", path, err)
+	}
+	return &exportFile{f: f, path: path}, nil
+}
+
+// commit makes the export durable and puts it in place.
+func (e *exportFile) commit() error {
+	if err := e.f.Sync(); err != nil {
+		return fmt.Errorf("-o %s: %w", e.path, err)
+	}
+	if err := e.f.Close(); err != nil {
+		return fmt.Errorf("-o %s: %w", e.path, err)
+	}
+	if err := os.Rename(e.f.Name(), e.path); err != nil {
+		return fmt.Errorf("-o %s: %w", e.path, err)
+	}
+	e.done = true
+	return nil
+}
+
+// discard removes an export that was not committed.
+func (e *exportFile) discard() {
+	if !e.done {
+		e.f.Close()
+		os.Remove(e.f.Name())
+	}
 }

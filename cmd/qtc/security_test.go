@@ -214,6 +214,32 @@ func TestFileAndDirectoryModes(t *testing.T) {
 	if files < 2 || dirs < 2 {
 		t.Fatalf("checked %d files and %d directories; want the store, the key and their directories at least", files, dirs)
 	}
+
+	// An export over a world-readable file replaces it with a 0600 one
+	// (written beside it and renamed over it); one refused leaves the file
+	// as it was, and no temporary file.
+	out := filepath.Join(s.dir, "policies.json")
+	if err := os.WriteFile(out, []byte("an earlier export\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := s.run(env, "export", "--connector", "q", "--type", "policies", "-o", out); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() < 100 {
+		t.Errorf("export over a 0644 file: %v, %v; want a 0600 file with the records", fi.Mode().Perm(), err)
+	}
+	if err := os.WriteFile(out, []byte("an earlier export\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, code := s.run(env, "export", "--connector", "q", "--type", "policies", "--format", "qualys-asset", "-o", out); code == 0 {
+		t.Fatal("an export of policies as Qualys assets (no transformation map) succeeded")
+	}
+	if data, _ := os.ReadFile(out); string(data) != "an earlier export\n" {
+		t.Errorf("a failed export changed the file: %q", data)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.dir, ".policies.json.tmp-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 }
 
 // TestTLSAlwaysVerified: a connector on a server whose certificate no
