@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"qtc/api/retries"
@@ -253,8 +254,13 @@ type plan struct {
 	// time (their requests overlap; the store serialises the writes),
 	// except those marked last, which run after the others.
 	concurrent bool
-	prepare    func(ctx context.Context) error
-	requests   func() int64
+	// lanes, if set, says how many streams of each lane (stream.lane) run
+	// at once; the lanes run side by side. A lane of 1 runs its streams one
+	// after the other, in plan order (later ones may read what earlier
+	// ones stored).
+	lanes    map[string]int
+	prepare  func(ctx context.Context) error
+	requests func() int64
 	// throttled counts the limit answers waited out (nil: not counted).
 	throttled func() int64
 	explain   func(error) error
@@ -279,6 +285,10 @@ func (e *Engine) pullAll(ctx context.Context, conn string, p plan, opt Options) 
 		r.ran = true
 		r.counts, r.mode, r.err = e.pull(ctx, conn, p.streams[i], opt, &r.cc)
 	}
+	if p.lanes != nil {
+		e.pullLanes(ctx, p, one)
+		return out
+	}
 	if !p.concurrent {
 		for i := range p.streams {
 			if ctx.Err() != nil {
@@ -301,6 +311,45 @@ func (e *Engine) pullAll(ctx context.Context, conn string, p plan, opt Options) 
 		}
 	}
 	return out
+}
+
+// pullLanes runs one for every stream of a plan with lanes (see
+// plan.lanes), then the streams marked last. Once ctx ends no further
+// stream starts.
+func (e *Engine) pullLanes(ctx context.Context, p plan, one func(i int)) {
+	byLane := map[string][]int{}
+	var lanes []string
+	for i, s := range p.streams {
+		if s.last {
+			continue
+		}
+		if _, ok := byLane[s.lane]; !ok {
+			lanes = append(lanes, s.lane)
+		}
+		byLane[s.lane] = append(byLane[s.lane], i)
+	}
+	var wg gosync.WaitGroup
+	for _, lane := range lanes {
+		streams := byLane[lane]
+		var next atomic.Int64
+		for range max(1, p.lanes[lane]) {
+			wg.Go(func() {
+				for {
+					k := int(next.Add(1)) - 1
+					if k >= len(streams) || ctx.Err() != nil {
+						return
+					}
+					one(streams[k])
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for i, s := range p.streams {
+		if s.last && ctx.Err() == nil {
+			one(i)
+		}
+	}
 }
 
 // plan builds the run plan of a connector.

@@ -69,6 +69,10 @@ type stream struct {
 	// last: in a concurrent plan, the stream runs after the others (it is
 	// derived from what they store).
 	last bool
+	// lane: in a plan with lanes, the streams of a lane are pulled by as
+	// many workers as the lane allows (taking them in plan order), and the
+	// lanes at the same time (see plan.lanes).
+	lane string
 	// afterWrites reports that the page at a cursor is read from the store
 	// (the hosts' reconcile page, of a delta round): the fetcher fetches it
 	// only once every page before it is written, not ahead of the writer.

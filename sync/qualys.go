@@ -102,15 +102,22 @@ func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
 		return plan{}, err
 	}
 	out = append(out, resources...)
+	for i := range out {
+		out[i].lane = laneGateway
+	}
 	hosts, api, err := e.hostStreams(conn, opt)
 	if err != nil {
 		return plan{}, err
+	}
+	for i := range hosts {
+		hosts[i].lane = laneAPIServer
 	}
 	out = append(out, hosts...)
 	gateway := conn.Settings[SettingGatewayURL]
 	apiURL := conn.Settings[SettingAPIURL]
 	p := plan{
 		streams:  out,
+		lanes:    qualysLanes,
 		prepare:  c.Authenticate,
 		requests: c.Requests,
 		explain: func(err error) error {
@@ -127,6 +134,19 @@ func (e *Engine) qualysPlan(conn store.Connector, opt Options) (plan, error) {
 	}
 	return p, nil
 }
+
+// The Qualys lanes: the gateway's streams (policies, exceptions, TotalCloud
+// resources) are independent, two at a time — the two concurrent calls a
+// Qualys account allows (X-Concurrency-Limit-Limit); the XML API server's
+// (hosts, then their findings, then the CVEs derived from both) one after
+// the other, beside them: the API server has its own limits, which its
+// client obeys as it reads them.
+const (
+	laneGateway   = "gateway"
+	laneAPIServer = "api"
+)
+
+var qualysLanes = map[string]int{laneGateway: 2, laneAPIServer: 1}
 
 // hostPart is the host[:port] of a URL (s itself if it does not parse).
 func hostPart(s string) string {
