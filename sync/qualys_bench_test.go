@@ -25,9 +25,7 @@ import (
 // X-Concurrency-Limit-Limit calls at once and X-RateLimit-Limit calls a
 // window, so its requests take at least requests × latency ÷ that
 // concurrency, plus a window's wait for every limit's worth beyond the
-// first. It also prints the longest chain of pages that each need the
-// previous one (marker, lastId and detection pages). Run it with `make
-// bench` (about a minute).
+// first. Run it with `make bench` (about a minute).
 func BenchmarkQualysSeedSync(b *testing.B) {
 	if testing.Short() {
 		b.Skip("seed scale")
