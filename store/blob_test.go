@@ -318,3 +318,51 @@ func TestCountGeneration(t *testing.T) {
 		t.Errorf("CountGeneration of an absent type = %d, %v", n, err)
 	}
 }
+
+// TestIndexRebuildWithAWriterInBetween: a record put between two of the
+// index rebuild's transactions makes it start over from the rows (once, or
+// every time: then it rebuilds in one transaction), so no index entry is
+// stale.
+func TestIndexRebuildWithAWriterInBetween(t *testing.T) {
+	defer func(n int) { indexChunk, afterIndexChunk = n, nil }(indexChunk)
+	indexChunk = 5
+	for _, every := range []bool{false, true} {
+		t.Run(fmt.Sprintf("every transaction %v", every), func(t *testing.T) {
+			ctx := context.Background()
+			s := openTemp(t)
+			writeAll(t, s, stagePages(), true)
+			calls, writes := 0, 0
+			afterIndexChunk = func() {
+				if calls++; calls == 3 || every {
+					writes++
+					r := stageRec(20+writes%10, writes)
+					r.Cells = []string{fmt.Sprintf("renamed-%d", writes), "98", r.Cells[2]}
+					if _, err := s.PutRecord(ctx, "q", "host", testLayout, r); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			if _, err := s.MergeStaged(ctx, "q", "host"); err != nil {
+				t.Fatal(err)
+			}
+			afterIndexChunk = nil
+			if writes == 0 {
+				t.Fatal("nothing was written between the rebuild's transactions")
+			}
+			mustCheck(t, s)
+			rows, err := s.Rows(ctx, "q", "host", Order{Column: 0}, 0, 200)
+			if err != nil {
+				t.Fatal(err)
+			}
+			renamed := 0
+			for _, r := range rows {
+				if strings.HasPrefix(r.Cells[0], "renamed-") {
+					renamed++
+				}
+			}
+			if renamed == 0 {
+				t.Error("no renamed record in the window ordered by the first column")
+			}
+		})
+	}
+}

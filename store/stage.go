@@ -547,16 +547,65 @@ func dropStagedBlobs(t *typeBuckets, sb *bolt.Bucket) error {
 // last one is in. sorted, if not nil, holds every column's keys, sorted,
 // as of the type's write transaction sortedAt: unless another one wrote the
 // type since, they are put as they are instead of read from the rows.
+//
+// Another writer (PutRecord) may write the type between these
+// transactions; keys read before it would then be stale. Every transaction
+// checks that the type's mtx is still the one the keys were read at; if
+// not, the rebuild starts over from the rows, and after rebuildAttempts
+// such starts it rebuilds in one transaction.
 func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string, sorted [][][]byte, sortedAt uint64) error {
-	var layout Layout
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	apart := txRunner{update: s.db.Update, view: s.db.View, between: func() {
+		s.trimMap()
+		if afterIndexChunk != nil {
+			afterIndexChunk()
+		}
+	}}
+	for attempt := 1; attempt <= rebuildAttempts; attempt++ {
+		err := s.rebuildIndexesWith(ctx, apart, connector, typ, sorted, sortedAt)
+		if !errors.Is(err, errInterleaved) {
+			return err
+		}
+		sorted = nil
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		in := func(fn func(*bolt.Tx) error) error { return fn(tx) }
+		return s.rebuildIndexesWith(ctx, txRunner{update: in, view: in, between: func() {}}, connector, typ, nil, 0)
+	})
+}
+
+// rebuildAttempts is how many times rebuildIndexes builds the indexes in
+// several transactions before it uses one.
+const rebuildAttempts = 2
+
+// errInterleaved: another writer wrote the type while its indexes were
+// being rebuilt.
+var errInterleaved = errors.New("the type was written during the index rebuild")
+
+// afterIndexChunk, if set (by tests), runs after each transaction that puts
+// index entries (not when the rebuild is one transaction).
+var afterIndexChunk func()
+
+// txRunner runs the steps of an index rebuild: each in its own transaction,
+// or all in one.
+type txRunner struct {
+	update, view func(func(*bolt.Tx) error) error
+	between      func() // after each write
+}
+
+func (s *Store) rebuildIndexesWith(ctx context.Context, run txRunner, connector, typ string, sorted [][][]byte, sortedAt uint64) error {
+	var (
+		layout Layout
+		base   uint64 // the type's mtx: it changes when another writer writes
+		n      int
+	)
+	err := run.update(func(tx *bolt.Tx) error {
 		tb := typeBucket(tx, connector, typ)
 		t, err := loadType(tb, typ)
 		if err != nil {
 			return err
 		}
-		layout = t.layout
-		if t.mtx() != sortedAt {
+		layout, base, n = t.layout, t.mtx(), t.n
+		if base != sortedAt {
 			sorted = nil
 		}
 		if err := t.meta.Put(keyIndexPending, []byte{1}); err != nil {
@@ -575,38 +624,27 @@ func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string, sorte
 	if err != nil {
 		return err
 	}
+	cols := len(layout.Columns)
+	if sorted != nil && len(sorted) == cols {
+		return s.putIndexKeys(ctx, run, connector, typ, base, 0, sorted, true)
+	}
 	// Columns are built in groups whose keys fit in indexKeysInMemory:
 	// one scan of the rows per group, the group's columns sorted side by
 	// side, then put in key order, a column after another.
-	cols := len(layout.Columns)
-	if sorted != nil && len(sorted) == cols {
-		return s.putIndexKeys(ctx, connector, typ, 0, sorted, true)
-	}
-	var n int
-	if err := s.db.View(func(tx *bolt.Tx) error {
-		t, err := loadType(typeBucket(tx, connector, typ), typ)
-		if err != nil {
-			return err
-		}
-		n = t.n
-		return nil
-	}); err != nil {
-		return err
-	}
 	group := max(1, min(cols, indexKeysInMemory/max(n, 1)))
 	for first := 0; first < cols; first += group {
 		last := min(first+group, cols)
-		keys, err := s.indexKeys(ctx, connector, typ, layout, first, last)
+		keys, err := s.indexKeys(ctx, run, connector, typ, base, layout, first, last)
 		if err != nil {
 			return err
 		}
 		sortColumns(keys)
-		if err := s.putIndexKeys(ctx, connector, typ, first, keys, last == cols); err != nil {
+		if err := s.putIndexKeys(ctx, run, connector, typ, base, first, keys, last == cols); err != nil {
 			return err
 		}
 	}
-	if len(layout.Columns) == 0 {
-		return s.db.Update(func(tx *bolt.Tx) error {
+	if cols == 0 {
+		return run.update(func(tx *bolt.Tx) error {
 			t, err := loadType(typeBucket(tx, connector, typ), typ)
 			if err != nil {
 				return err
@@ -617,12 +655,25 @@ func (s *Store) rebuildIndexes(ctx context.Context, connector, typ string, sorte
 	return nil
 }
 
+// loadAt opens a type's buckets and fails with errInterleaved unless its
+// mtx is still base.
+func loadAt(tx *bolt.Tx, connector, typ string, base uint64) (*typeBuckets, error) {
+	t, err := loadType(typeBucket(tx, connector, typ), typ)
+	if err != nil {
+		return nil, err
+	}
+	if t.mtx() != base {
+		return nil, errInterleaved
+	}
+	return t, nil
+}
+
 // indexKeys reads the rows once and returns the index keys of columns
 // first up to last (unsorted), a slice per column.
-func (s *Store) indexKeys(ctx context.Context, connector, typ string, layout Layout, first, last int) ([][][]byte, error) {
+func (s *Store) indexKeys(ctx context.Context, run txRunner, connector, typ string, base uint64, layout Layout, first, last int) ([][][]byte, error) {
 	keys := make([][][]byte, last-first)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		t, err := loadType(typeBucket(tx, connector, typ), typ)
+	err := run.view(func(tx *bolt.Tx) error {
+		t, err := loadAt(tx, connector, typ, base)
 		if err != nil {
 			return err
 		}
@@ -658,10 +709,14 @@ func (s *Store) indexKeys(ctx context.Context, connector, typ string, layout Lay
 // putIndexKeys puts the sorted keys of columns first, first+1, ... into
 // their index buckets, indexChunk entries a transaction. With final set,
 // the last transaction also clears ixpending.
-func (s *Store) putIndexKeys(ctx context.Context, connector, typ string, first int, keys [][][]byte, final bool) error {
+func (s *Store) putIndexKeys(ctx context.Context, run txRunner, connector, typ string, base uint64, first int, keys [][][]byte, final bool) error {
 	col, at := 0, 0
 	for {
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := run.update(func(tx *bolt.Tx) error {
+			t, err := loadAt(tx, connector, typ, base)
+			if err != nil {
+				return err
+			}
 			tb := typeBucket(tx, connector, typ)
 			for budget := indexChunk; col < len(keys) && budget > 0; {
 				ix := tb.Bucket(ixName(first + col))
@@ -680,10 +735,6 @@ func (s *Store) putIndexKeys(ctx context.Context, connector, typ string, first i
 			if col < len(keys) || !final {
 				return ctxErr(ctx, "index")
 			}
-			t, err := loadType(tb, typ)
-			if err != nil {
-				return err
-			}
 			if err := t.meta.Delete(keyIndexPending); err != nil {
 				return err
 			}
@@ -692,7 +743,7 @@ func (s *Store) putIndexKeys(ctx context.Context, connector, typ string, first i
 		if err != nil {
 			return err
 		}
-		s.trimMap()
+		run.between()
 		if col == len(keys) {
 			return nil
 		}
