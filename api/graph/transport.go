@@ -256,14 +256,16 @@ func (c *Client) roundTrip(ctx context.Context, r *call, token string) (*answer,
 	}
 	ans := &answer{status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		cr := &countingReader{r: resp.Body}
-		resp.Body = readCloser{cr, resp.Body}
 		data, err := httpbody.Read(resp, c.maxBody)
 		if errors.Is(err, httpbody.ErrTooLarge) {
 			return nil, &DecodeError{URL: r.url, Offset: c.maxBody, Err: err}
 		}
+		var cut *httpbody.CutError
+		if errors.As(err, &cut) {
+			return nil, &bodyError{status: resp.StatusCode, read: cut.Read, err: cut.Err}
+		}
 		if err != nil {
-			return nil, &bodyError{status: resp.StatusCode, read: cr.n, err: err}
+			return nil, err
 		}
 		ans.body = data
 		return ans, nil
@@ -286,23 +288,6 @@ func (e *bodyError) Error() string {
 }
 
 func (e *bodyError) Unwrap() error { return e.err }
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
-}
 
 // noteRetry counts one retry of cause in the client's counters and in the
 // request context's retries.Counter, if any.

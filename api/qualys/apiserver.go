@@ -334,6 +334,12 @@ func (c *APIClient) open(ctx context.Context, cl call) (*http.Response, func(), 
 // broken in transit can be told from a malformed document.
 type transitReader struct{ r io.Reader }
 
+// readCloser reads through one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
 func (t *transitReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	if err != nil && err != io.EOF {

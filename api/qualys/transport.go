@@ -199,8 +199,6 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		status := resp.StatusCode
 
 		if r.success(status) {
-			cr := &countingReader{r: resp.Body}
-			resp.Body = readCloser{cr, resp.Body}
 			data, err := httpbody.Read(resp, maxBody)
 			if err == nil && r.check != nil {
 				var de *DecodeError
@@ -230,8 +228,12 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 			if retries.OfError(err) == retries.Timeout {
 				why = retries.Timeout
 			}
-			final := &DecodeError{URL: r.url, Offset: cr.n,
-				Err: fmt.Errorf("%s: the body was cut off after %d bytes (HTTP %d, %d attempts): %w", r.op, cr.n, status, failures+1, err)}
+			var read int64
+			if cut := (*httpbody.CutError)(nil); errors.As(err, &cut) {
+				read, err = cut.Read, cut.Err
+			}
+			final := &DecodeError{URL: r.url, Offset: read,
+				Err: fmt.Errorf("%s: the body was cut off after %d bytes (HTTP %d, %d attempts): %w", r.op, read, status, failures+1, err)}
 			if stop := transient(0, err, final, why); stop != nil {
 				return nil, 0, stop
 			}
@@ -289,23 +291,6 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		}
 		return nil, status, apiErr
 	}
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }
 
 // noteRetry counts one retry of cause in the client's counter and in the

@@ -17,8 +17,18 @@ const DrainLimit = 256 << 10
 // ErrTooLarge is returned (wrapped) by Read for a body over its limit.
 var ErrTooLarge = errors.New("response body too large")
 
+// CutError is a body whose reading failed after Read bytes (cut off in
+// transit, a reset): its message is Err's.
+type CutError struct {
+	Read int64
+	Err  error
+}
+
+func (e *CutError) Error() string { return e.Err.Error() }
+func (e *CutError) Unwrap() error { return e.Err }
+
 // Read reads at most limit bytes of a success body, then drains and closes
-// it.
+// it. A failed read returns a *CutError saying how far it got.
 func Read(resp *http.Response, limit int64) ([]byte, error) {
 	defer Close(resp.Body)
 	var buf bytes.Buffer
@@ -27,7 +37,7 @@ func Read(resp *http.Response, limit int64) ([]byte, error) {
 	}
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, &CutError{Read: n, Err: err}
 	}
 	if n > limit {
 		return nil, fmt.Errorf("%w: more than %d bytes; refusing to read further", ErrTooLarge, limit)

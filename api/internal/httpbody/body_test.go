@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 type trackedBody struct {
@@ -39,5 +40,18 @@ func TestRead(t *testing.T) {
 				t.Error("body not closed")
 			}
 		})
+	}
+}
+
+// TestReadSaysWhereTheBodyWasCut: a body that breaks off mid-way gives a
+// *CutError with the bytes read before it, wrapping the read's error.
+func TestReadSaysWhereTheBodyWasCut(t *testing.T) {
+	broken := errors.New("connection reset")
+	body := io.MultiReader(strings.NewReader(strings.Repeat("x", 1234)), iotest.ErrReader(broken))
+	resp := &http.Response{Body: io.NopCloser(body), ContentLength: -1}
+	_, err := Read(resp, 1<<20)
+	var cut *CutError
+	if !errors.As(err, &cut) || cut.Read != 1234 || !errors.Is(err, broken) || err.Error() != broken.Error() {
+		t.Fatalf("Read = %v (%#v); want a CutError after 1234 bytes wrapping %v", err, cut, broken)
 	}
 }
