@@ -59,6 +59,16 @@ func loadType(tb *bolt.Bucket, typ string) (*typeBuckets, error) {
 	return t, nil
 }
 
+// typeIn opens the buckets of connector's type typ in tx, or returns nil
+// (and no error) if the connector or type has none.
+func typeIn(tx *bolt.Tx, connector, typ string) (*typeBuckets, error) {
+	tb := typeBucket(tx, connector, typ)
+	if tb == nil {
+		return nil, nil
+	}
+	return loadType(tb, typ)
+}
+
 // openTypeRW opens a type's buckets for writing, creating them with layout
 // if the type is new. An existing type with another layout is refused with
 // ErrLayoutChanged.
@@ -895,12 +905,8 @@ func (s *Store) CountGeneration(ctx context.Context, connector, typ string, gen 
 	what := fmt.Sprintf("count generation %d of %s/%s", gen, connector, typ)
 	n := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
-		tb := typeBucket(tx, connector, typ)
-		if tb == nil {
-			return nil
-		}
-		t, err := loadType(tb, typ)
-		if err != nil {
+		t, err := typeIn(tx, connector, typ)
+		if err != nil || t == nil {
 			return err
 		}
 		c := t.row.Cursor()
@@ -956,13 +962,12 @@ func (s *Store) Get(ctx context.Context, connector, typ, id string) (Record, err
 	}
 	var r Record
 	err := s.db.View(func(tx *bolt.Tx) error {
-		tb := typeBucket(tx, connector, typ)
-		if tb == nil {
-			return ErrNotFound
-		}
-		t, err := loadType(tb, typ)
+		t, err := typeIn(tx, connector, typ)
 		if err != nil {
 			return err
+		}
+		if t == nil {
+			return ErrNotFound
 		}
 		r, err = t.record([]byte(id))
 		return err
@@ -1046,12 +1051,8 @@ func (s *Store) Each(ctx context.Context, connector, typ string, fn func(Record)
 		var batch []Record
 		done = true
 		err := s.db.View(func(tx *bolt.Tx) error {
-			tb := typeBucket(tx, connector, typ)
-			if tb == nil {
-				return nil
-			}
-			t, err := loadType(tb, typ)
-			if err != nil {
+			t, err := typeIn(tx, connector, typ)
+			if err != nil || t == nil {
 				return err
 			}
 			c := t.row.Cursor()
@@ -1126,12 +1127,8 @@ func (s *Store) RecordsByID(ctx context.Context, connector, typ string, ids []st
 	}
 	out := make([]Record, 0, len(ids))
 	err := s.db.View(func(tx *bolt.Tx) error {
-		tb := typeBucket(tx, connector, typ)
-		if tb == nil {
-			return nil
-		}
-		t, err := loadType(tb, typ)
-		if err != nil {
+		t, err := typeIn(tx, connector, typ)
+		if err != nil || t == nil {
 			return err
 		}
 		for i, id := range ids {

@@ -159,12 +159,8 @@ func (s *Store) Rows(ctx context.Context, connector, typ string, o Order, offset
 	}
 	var out []Row
 	err := s.db.View(func(tx *bolt.Tx) error {
-		tb := typeBucket(tx, connector, typ)
-		if tb == nil {
-			return nil
-		}
-		t, err := loadType(tb, typ)
-		if err != nil {
+		t, err := typeIn(tx, connector, typ)
+		if err != nil || t == nil {
 			return err
 		}
 		if o.Column < 0 || o.Column >= len(t.layout.Columns) {
@@ -314,12 +310,8 @@ func (s *Store) MatchRows(ctx context.Context, connector, typ string, o Order, p
 		kind  ColumnKind
 	)
 	err := s.db.View(func(tx *bolt.Tx) error {
-		tb := typeBucket(tx, connector, typ)
-		if tb == nil {
-			return nil
-		}
-		t, err := loadType(tb, typ)
-		if err != nil {
+		t, err := typeIn(tx, connector, typ)
+		if err != nil || t == nil {
 			return err
 		}
 		if o.Column < 0 || o.Column >= len(t.layout.Columns) {
