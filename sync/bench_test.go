@@ -3,13 +3,10 @@ package sync_test
 import (
 	"context"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"qtc/api/sim"
-	"qtc/store"
-	"qtc/store/vault"
 	qsync "qtc/sync"
 )
 
@@ -30,16 +27,8 @@ func BenchmarkFullSync(b *testing.B) {
 			records := 0
 			var elapsed time.Duration
 			for i := 0; i < b.N; i++ {
-				dir := b.TempDir()
-				st, err := store.Open(filepath.Join(dir, "qtc.db"), store.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				v, err := vault.Open(filepath.Join(dir, "key"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				eng := &qsync.Engine{Store: st, Vault: v, PageSize: 200}
+				eng := newTestEngine(b)
+				eng.PageSize = 200
 				ctx := context.Background()
 				if _, err := eng.SaveQualys(ctx, qsync.QualysConnector{Name: "b", GatewayURL: srv.URL, Username: d.Username, Password: d.Password, Resources: "none"}); err != nil {
 					b.Fatal(err)
@@ -53,7 +42,6 @@ func BenchmarkFullSync(b *testing.B) {
 				for _, c := range run.Counts {
 					records += c.Added
 				}
-				st.Close()
 			}
 			b.ReportMetric(float64(records)/elapsed.Seconds(), "records/s")
 		})

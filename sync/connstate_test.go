@@ -3,7 +3,6 @@ package sync_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	graphsim "qtc/api/sim/graph"
 	"qtc/store"
-	"qtc/store/vault"
 	qsync "qtc/sync"
 )
 
@@ -92,23 +90,8 @@ func TestNextRunAndDue(t *testing.T) {
 	}
 }
 
-func newStoreEngine(t *testing.T) *qsync.Engine {
-	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "qtc.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	v, err := vault.Open(filepath.Join(dir, "key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &qsync.Engine{Store: st, Vault: v}
-}
-
 func TestDueConnectors(t *testing.T) {
-	e := newStoreEngine(t)
+	e := newTestEngine(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	ago := now.Add(-3 * time.Hour)
@@ -242,7 +225,7 @@ func TestQualysConnectorNewFieldsValidation(t *testing.T) {
 }
 
 func TestUpdateKeepsSecretAndOtherSettings(t *testing.T) {
-	e := newStoreEngine(t)
+	e := newTestEngine(t)
 	ctx := context.Background()
 	c := qsync.EntraConnector{Kind: qsync.KindEntraDevices, Name: "dev", TenantID: "5f1c3a2e-7b4d-4e8a-9c61-2d0f8b7a6e13",
 		ClientID: "0d0e0f10-2222-4b4b-8c8c-abcdefabcdef", ClientSecret: "first-secret-value", Description: "devices of Contoso",

@@ -4,15 +4,12 @@ import (
 	"context"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"testing"
 	"time"
 
 	"qtc/api/graph"
 	graphsim "qtc/api/sim/graph"
-	"qtc/store"
-	"qtc/store/vault"
 	qsync "qtc/sync"
 )
 
@@ -40,16 +37,7 @@ func BenchmarkEntraSeedSync(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				s := graphsim.New(graphsim.Options{Scale: graphsim.ScaleSeed, Groups: tc.groups, Latency: latency})
 				srv := httptest.NewServer(s.Handler())
-				dir := b.TempDir()
-				st, err := store.Open(filepath.Join(dir, "qtc.db"), store.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				v, err := vault.Open(filepath.Join(dir, "key"))
-				if err != nil {
-					b.Fatal(err)
-				}
-				eng := &qsync.Engine{Store: st, Vault: v}
+				eng := newTestEngine(b)
 				d := graphsim.Defaults(graphsim.Options{})
 				ctx := context.Background()
 				if _, err := eng.SaveEntra(ctx, qsync.EntraConnector{Kind: qsync.KindEntra, Name: "b", TenantID: d.TenantID, ClientID: d.ClientID,
@@ -102,7 +90,6 @@ func BenchmarkEntraSeedSync(b *testing.B) {
 				after := s.Stats()
 				b.Logf("delta (1%% churn): %.2fs wall, %d requests, %d RU, %d throttled", wall.Seconds(), run.Requests, after.TotalRU-before.TotalRU, after.Throttled429-before.Throttled429)
 				b.ReportMetric(wall.Seconds(), "delta-s")
-				st.Close()
 				srv.Close()
 			}
 		})

@@ -5,15 +5,12 @@ import (
 	"math"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"qtc/api/sim"
-	"qtc/store"
-	"qtc/store/vault"
 	qsync "qtc/sync"
 )
 
@@ -41,16 +38,7 @@ func BenchmarkQualysSeedSync(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		s := sim.New(sim.Options{Scale: sim.ScaleSeed, Latency: latency})
 		srv := httptest.NewServer(s.Handler())
-		dir := b.TempDir()
-		st, err := store.Open(filepath.Join(dir, "qtc.db"), store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		v, err := vault.Open(filepath.Join(dir, "key"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		eng := &qsync.Engine{Store: st, Vault: v}
+		eng := newTestEngine(b)
 		d := sim.Defaults(sim.Options{})
 		ctx := context.Background()
 		if _, err := eng.SaveQualys(ctx, qsync.QualysConnector{Name: "b", GatewayURL: srv.URL, APIURL: srv.URL,
@@ -98,7 +86,6 @@ func BenchmarkQualysSeedSync(b *testing.B) {
 		b.ReportMetric(wall.Seconds(), "s")
 		b.ReportMetric(float64(records)/wall.Seconds(), "records/s")
 		b.ReportMetric(wall.Seconds()/bound.Seconds(), "x-bound")
-		st.Close()
 		srv.Close()
 	}
 }

@@ -25,8 +25,9 @@ import (
 	qsync "qtc/sync"
 )
 
-// newTestEngine is an engine over an empty store.
-func newTestEngine(t *testing.T) *qsync.Engine {
+// newTestEngine is an engine over an empty store (closed when the test or
+// benchmark ends).
+func newTestEngine(t testing.TB) *qsync.Engine {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(filepath.Join(dir, "qtc.db"), store.Options{})
