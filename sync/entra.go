@@ -386,22 +386,32 @@ func listFull(ctx context.Context, c *graph.Client, sp entraStream, fl fullListi
 			return rawPage{}, fmt.Errorf("%s: saved link is not on %s: %w", sp.typ, c.Cloud().GraphURL, errStaleLink)
 		}
 	}
+	rp, err := getPage(ctx, c, sp.typ, u, fl.post)
+	if err != nil {
+		return rawPage{}, err
+	}
+	if !rp.last {
+		rp.next = cursor{marker: rp.next.marker + " " + latest}
+	} else {
+		rp.deltaLink = latest
+	}
+	return rp, nil
+}
+
+// getPage fetches the Graph page at u as a rawPage of typ, post applied
+// (if not nil).
+func getPage(ctx context.Context, c *graph.Client, typ, u string, post func(ctx context.Context, c *graph.Client, p *rawPage) error) (rawPage, error) {
 	p, err := c.Get(ctx, u)
 	if err != nil {
 		return rawPage{}, err
 	}
-	rp, err := graphRawPage(sp.typ, p)
+	rp, err := graphRawPage(typ, p)
 	if err != nil {
 		return rawPage{}, err
 	}
-	if p.NextLink != "" {
-		rp.next = cursor{marker: p.NextLink + " " + latest}
-	} else {
-		rp.deltaLink = latest
-	}
-	if fl.post != nil {
-		if err := fl.post(ctx, c, &rp); err != nil {
-			return rawPage{}, fmt.Errorf("%s: %w", sp.typ, err)
+	if post != nil {
+		if err := post(ctx, c, &rp); err != nil {
+			return rawPage{}, fmt.Errorf("%s: %w", typ, err)
 		}
 	}
 	return rp, nil
@@ -422,20 +432,7 @@ func deltaFetcher(c *graph.Client, sp entraStream) func(ctx context.Context, at 
 			// URL changed): it cannot be followed, so start over.
 			return rawPage{}, fmt.Errorf("%s: saved link is not on %s: %w", sp.typ, c.Cloud().GraphURL, errStaleLink)
 		}
-		p, err := c.Get(ctx, u)
-		if err != nil {
-			return rawPage{}, err
-		}
-		rp, err := graphRawPage(sp.typ, p)
-		if err != nil {
-			return rawPage{}, err
-		}
-		if sp.post != nil {
-			if err := sp.post(ctx, c, &rp); err != nil {
-				return rawPage{}, fmt.Errorf("%s: %w", sp.typ, err)
-			}
-		}
-		return rp, nil
+		return getPage(ctx, c, sp.typ, u, sp.post)
 	}
 }
 
