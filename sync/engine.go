@@ -286,7 +286,7 @@ func (e *Engine) pullAll(ctx context.Context, conn string, p plan, opt Options) 
 		r.counts, r.mode, r.err = e.pull(ctx, conn, p.streams[i], opt, &r.cc)
 	}
 	if p.lanes != nil {
-		e.pullLanes(ctx, p, one)
+		pullLanes(ctx, p, one)
 		return out
 	}
 	if !p.concurrent {
@@ -316,7 +316,7 @@ func (e *Engine) pullAll(ctx context.Context, conn string, p plan, opt Options) 
 // pullLanes runs one for every stream of a plan with lanes (see
 // plan.lanes), then the streams marked last. Once ctx ends no further
 // stream starts.
-func (e *Engine) pullLanes(ctx context.Context, p plan, one func(i int)) {
+func pullLanes(ctx context.Context, p plan, one func(i int)) {
 	byLane := map[string][]int{}
 	var lanes []string
 	for i, s := range p.streams {

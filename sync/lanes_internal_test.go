@@ -48,7 +48,7 @@ func TestPullLanes(t *testing.T) {
 		finished = append(finished, i)
 		mu.Unlock()
 	}
-	(&Engine{}).pullLanes(context.Background(), p, one)
+	pullLanes(context.Background(), p, one)
 
 	if len(order) != len(p.streams) {
 		t.Fatalf("ran %v, want every stream once", order)
